@@ -1,0 +1,148 @@
+"""The VPC: public and private subnets per AZ, NAT per strategy, route tables and VPC endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from settings.models import NetworkSettings
+
+MAX_AZS = 6
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    private: ipaddress.IPv4Network
+    public: ipaddress.IPv4Network
+
+
+def subnet_plan(cidr: ipaddress.IPv4Network, az_index: int) -> SubnetPlan:
+    """The subnets of the AZ at ``az_index``, from the VPC CIDR alone.
+
+    The VPC is cut into 8 equal blocks: blocks 0-5 are the private subnets of AZs 0-5 (large: with the
+    VPC CNI every pod takes a VPC address), block 6 is cut into 8 public subnets (load balancers and NAT
+    only), block 7 is spare. The position of a subnet depends on its AZ index only, so adding an AZ
+    never renumbers the existing ones.
+    """
+    if not 0 <= az_index < MAX_AZS:
+        raise ValueError(f"az_index {az_index} outside 0..{MAX_AZS - 1}")
+    blocks = list(cidr.subnets(prefixlen_diff=3))
+    public_blocks = list(blocks[6].subnets(prefixlen_diff=3))
+    return SubnetPlan(private=blocks[az_index], public=public_blocks[az_index])
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_ids: list[pulumi.Output[str]]
+    # What a node in a private subnet needs before it can pull images and join the cluster.
+    egress: list[pulumi.Resource]
+
+    def __init__(self, name: str, settings: NetworkSettings, *, cluster_name: str, region: str,
+                 protect: bool, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("picturesocial:infra:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cidr = settings.cidr
+
+        zones = aws.get_availability_zones(
+            state="available",
+            # Local Zones and Wavelength Zones are opt-in and lack EKS capacity.
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        names = sorted(zones.names)[: settings.availability_zones]
+        if len(names) < settings.availability_zones:
+            raise pulumi.RunError(
+                f"picturesocial:network.availabilityZones: {settings.availability_zones} is more than "
+                f"the {len(names)} zones available in {region}")
+
+        vpc = aws.ec2.Vpc(
+            "vpc", cidr_block=str(settings.cidr), enable_dns_support=True, enable_dns_hostnames=True,
+            tags={"Name": cluster_name}, opts=pulumi.ResourceOptions(parent=self, protect=protect))
+        igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags={"Name": cluster_name}, opts=child)
+
+        public_rt = aws.ec2.RouteTable("public", vpc_id=vpc.id, tags={"Name": f"{cluster_name}-public"},
+                                       opts=child)
+        aws.ec2.Route("public-internet", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
+                      gateway_id=igw.id, opts=child)
+
+        cluster_tag = f"kubernetes.io/cluster/{cluster_name}"
+        # EKS and the load balancer controller may add or rewrite the cluster tag themselves; a
+        # refresh must not show that as drift (pulumi-eks #271).
+        ignore_cluster_tag = [f'tags["{cluster_tag}"]', f'tagsAll["{cluster_tag}"]']
+
+        public_subnets: dict[str, aws.ec2.Subnet] = {}
+        private_subnets: dict[str, aws.ec2.Subnet] = {}
+        for index, zone in enumerate(names):
+            # Logical names use the zone's letter (us-east-1a -> "a"): stable when the list grows.
+            letter = zone[-1]
+            plan = subnet_plan(settings.cidr, index)
+            public = aws.ec2.Subnet(
+                f"public-{letter}", vpc_id=vpc.id, cidr_block=str(plan.public), availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{cluster_name}-public-{letter}", "kubernetes.io/role/elb": "1",
+                      cluster_tag: "shared"},
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore_cluster_tag))
+            aws.ec2.RouteTableAssociation(f"public-{letter}", subnet_id=public.id,
+                                          route_table_id=public_rt.id, opts=child)
+            private = aws.ec2.Subnet(
+                f"private-{letter}", vpc_id=vpc.id, cidr_block=str(plan.private), availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{cluster_name}-private-{letter}", "kubernetes.io/role/internal-elb": "1",
+                      cluster_tag: "shared"},
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore_cluster_tag))
+            public_subnets[letter] = public
+            private_subnets[letter] = private
+
+        # NAT: one in the first zone (dev: cheap, one point of failure) or one per zone (prod).
+        nat_letters = list(public_subnets) if settings.nat_gateways == "perAz" else [names[0][-1]]
+        nats: dict[str, aws.ec2.NatGateway] = {}
+        for letter in nat_letters:
+            eip = aws.ec2.Eip(f"nat-{letter}", domain="vpc", tags={"Name": f"{cluster_name}-nat-{letter}"},
+                              opts=child)
+            nats[letter] = aws.ec2.NatGateway(
+                f"nat-{letter}", allocation_id=eip.id, subnet_id=public_subnets[letter].id,
+                tags={"Name": f"{cluster_name}-nat-{letter}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+
+        self.egress = []
+        private_tables = []
+        for letter, private in private_subnets.items():
+            table = aws.ec2.RouteTable(f"private-{letter}", vpc_id=vpc.id,
+                                       tags={"Name": f"{cluster_name}-private-{letter}"}, opts=child)
+            aws.ec2.RouteTableAssociation(f"private-{letter}", subnet_id=private.id,
+                                          route_table_id=table.id, opts=child)
+            nat = nats.get(letter, nats[nat_letters[0]])
+            self.egress.append(aws.ec2.Route(
+                f"private-{letter}-nat", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id, opts=child))
+            private_tables.append(table)
+
+        if settings.vpc_endpoints:
+            self.egress.append(aws.ec2.VpcEndpoint(
+                "s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3", vpc_endpoint_type="Gateway",
+                route_table_ids=[t.id for t in private_tables], tags={"Name": f"{cluster_name}-s3"},
+                opts=child))
+            endpoint_sg = aws.ec2.SecurityGroup(
+                "endpoints", vpc_id=vpc.id, description="HTTPS from the VPC to interface endpoints",
+                tags={"Name": f"{cluster_name}-endpoints"}, opts=child)
+            aws.vpc.SecurityGroupIngressRule(
+                "endpoints-https", security_group_id=endpoint_sg.id, ip_protocol="tcp", from_port=443,
+                to_port=443, cidr_ipv4=str(settings.cidr), description="HTTPS from the VPC", opts=child)
+            for service in INTERFACE_ENDPOINTS:
+                self.egress.append(aws.ec2.VpcEndpoint(
+                    service.replace(".", "-"), vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.{service}",
+                    vpc_endpoint_type="Interface", private_dns_enabled=True,
+                    subnet_ids=[s.id for s in private_subnets.values()], security_group_ids=[endpoint_sg.id],
+                    tags={"Name": f"{cluster_name}-{service}"}, opts=child))
+
+        self.vpc_id = vpc.id
+        self.private_subnet_ids = [s.id for s in private_subnets.values()]
+        self.public_subnet_ids = [s.id for s in public_subnets.values()]
+        self.zones = names
+        self.register_outputs({"vpcId": self.vpc_id, "privateSubnetIds": self.private_subnet_ids,
+                               "publicSubnetIds": self.public_subnet_ids})

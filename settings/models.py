@@ -1,0 +1,239 @@
+"""Typed settings of one stack: the public contract of this repository.
+
+Every ``picturesocial:*`` stack config key maps to one field of ``StackSettings``; nested objects are
+pydantic models that reject unknown keys, so a typo (``nodeGroup``, ``minsize``) is an error, not a
+silently ignored value. Pure Python: nothing here creates a Pulumi resource.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from settings.errors import rule
+
+# Add-on versions pinned per Kubernetes version (EKS user guide version tables, 2025-2026):
+# "latest for this cluster version" drifts between two `pulumi up` runs, a pinned one does not.
+# Supporting a new Kubernetes version means adding its row here, reviewed like any other change.
+ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    "1.32": {
+        "vpc-cni": "v1.20.1-eksbuild.3",
+        "coredns": "v1.11.4-eksbuild.24",
+        "kube-proxy": "v1.32.9-eksbuild.2",
+    },
+    "1.33": {
+        "vpc-cni": "v1.20.1-eksbuild.3",
+        "coredns": "v1.12.4-eksbuild.1",
+        "kube-proxy": "v1.33.5-eksbuild.2",
+    },
+}
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def dns_label(value: str) -> str:
+    if len(value) > 63 or not DNS_1035.match(value):
+        raise rule(f'"{value}" must be a DNS-1035 label: lowercase letters, digits and \'-\', '
+                   "starting with a letter, not ending with '-', at most 63 characters")
+    return value
+
+
+Name = Annotated[str, AfterValidator(dns_label)]
+
+
+class Model(BaseModel):
+    """Base of every settings object: camelCase keys as in the stack files, no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
+                              frozen=True, validate_default=True)
+
+
+class NetworkSettings(Model):
+    cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.0.0.0/16")
+    availability_zones: int = Field(3, ge=2, le=6)
+    nat_gateways: Literal["single", "perAz"] = "single"
+    vpc_endpoints: bool = True
+
+    @field_validator("cidr")
+    @classmethod
+    def _room_for_subnets(cls, cidr: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        # infra/network.py carves 8 equal blocks (6 private, 1 split into public /+6, 1 spare):
+        # a /22 VPC still gives /28 public subnets, the smallest AWS allows.
+        if not 16 <= cidr.prefixlen <= 22:
+            raise rule(f'"{cidr}" must have a prefix length between /16 and /22 '
+                       "(room for 6 private and 6 public subnets)")
+        if not cidr.is_private:
+            raise rule(f'"{cidr}" must be a private (RFC 1918) range')
+        return cidr
+
+
+class EndpointSettings(Model):
+    private: bool = True
+    public: bool = False
+    public_cidrs: list[ipaddress.IPv4Network] = []
+
+    @model_validator(mode="after")
+    def _reachable_and_fenced(self) -> "EndpointSettings":
+        if not self.private and not self.public:
+            raise rule("private and public are both false: nobody, not even the nodes, could reach "
+                       "the API server", field="private")
+        if self.public and not self.public_cidrs:
+            raise rule("[] must list the CIDRs allowed to reach the public endpoint when public is "
+                       "true (an empty list means 0.0.0.0/0)", field="publicCidrs")
+        for i, cidr in enumerate(self.public_cidrs):
+            if cidr.prefixlen == 0:
+                raise rule(f'"{cidr}" opens the API server to the whole internet; list the '
+                           "operators' CIDRs instead", field=f"publicCidrs[{i}]")
+        if not self.public and self.public_cidrs:
+            raise rule(f"{[str(c) for c in self.public_cidrs]} is set but public is false; remove it "
+                       "or enable the public endpoint", field="publicCidrs")
+        return self
+
+
+RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")]
+
+
+class ClusterSettings(Model):
+    version: str
+    endpoint: EndpointSettings = EndpointSettings()
+    log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = [
+        "api", "audit", "authenticator"]
+    log_retention_days: int = 30
+    admin_role_arns: list[RoleArn] = []
+    deletion_protection: bool = False
+    # Override one pinned add-on version (e.g. to take a patch release before the table is updated).
+    addon_versions: dict[Literal["vpc-cni", "coredns", "kube-proxy"], str] = {}
+
+    @field_validator("version")
+    @classmethod
+    def _pinned_and_known(cls, version: str) -> str:
+        if version not in ADDON_VERSIONS:
+            raise rule(f'"{version}" must be one of the Kubernetes versions with pinned add-ons: '
+                       f"{', '.join(sorted(ADDON_VERSIONS))} (settings/models.py ADDON_VERSIONS)")
+        return version
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_period(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise rule(f"{days} is not a CloudWatch Logs retention period; use one of "
+                       f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return days
+
+    @property
+    def addons(self) -> dict[str, str]:
+        return {**ADDON_VERSIONS[self.version], **self.addon_versions}
+
+
+class Taint(Model):
+    key: str = Field(pattern=LABEL_KEY.pattern, max_length=63)
+    value: str = Field("", pattern=LABEL_VALUE.pattern, max_length=63)
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+
+
+class NodeGroupSettings(Model):
+    instance_types: list[InstanceType] = Field(min_length=1)
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD",
+                      "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] = "AL2023_x86_64_STANDARD"
+    min_size: int = Field(ge=0)
+    max_size: int = Field(ge=1, le=450)
+    desired_size: Optional[int] = None
+    disk_size_gib: int = Field(30, ge=20, le=16384, alias="diskSizeGiB")
+    max_unavailable: int = Field(1, ge=1, le=100)
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+
+    @model_validator(mode="after")
+    def _sizes_in_order(self) -> "NodeGroupSettings":
+        if self.min_size > self.max_size:
+            raise rule(f"{self.min_size} is greater than maxSize {self.max_size}", field="minSize")
+        if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
+            raise rule(f"{self.desired_size} must lie between minSize {self.min_size} and maxSize "
+                       f"{self.max_size}", field="desiredSize")
+        for key, value in self.labels.items():
+            if not LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
+                raise rule(f'"{key}": "{value}" is not a valid Kubernetes label', field="labels")
+        return self
+
+    @property
+    def desired(self) -> int:
+        return self.min_size if self.desired_size is None else self.desired_size
+
+
+ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[a-f0-9]{64}$")]
+
+
+class ApiStackSettings(Model):
+    """The per-environment values of one API (``picturesocial:apis.<name>``)."""
+
+    tag: ImageTag
+    digest: Optional[Digest] = None
+
+    @field_validator("tag")
+    @classmethod
+    def _immutable(cls, tag: str) -> str:
+        if tag == "latest":
+            raise rule('"latest" is a moving tag; deploy an immutable version tag such as "1.4.2"')
+        return tag
+
+
+class RegistrySettings(Model):
+    # Deleting a repository that still holds images must fail outside dev (eks-baseline Registry).
+    force_delete: bool = False
+    keep_tagged_images: int = Field(30, ge=1, le=1000)
+    untagged_expiry_days: int = Field(7, ge=1, le=365)
+
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+
+
+class StackSettings(Model):
+    """Everything one stack is configured with, keyed exactly as in ``Pulumi.<stack>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    project: str
+    stack: Name
+    region: Region = Field(alias="aws:region")
+    allowed_account_ids: list[AccountId] = Field(alias="aws:allowedAccountIds", min_length=1)
+    network: NetworkSettings = Field(NetworkSettings(), alias="picturesocial:network")
+    cluster: ClusterSettings = Field(alias="picturesocial:cluster")
+    node_groups: dict[Name, NodeGroupSettings] = Field(alias="picturesocial:nodeGroups", min_length=1)
+    apis: dict[Name, ApiStackSettings] = Field(alias="picturesocial:apis")
+    registry: RegistrySettings = Field(RegistrySettings(), alias="picturesocial:registry")
+    # Protect (pulumi `protect`) the cluster and, in later layers, namespaces and data stores.
+    # The KMS key and the ECR repositories are protected in every stack regardless.
+    protect: bool = Field(True, alias="picturesocial:protect")
+
+    @property
+    def cluster_name(self) -> str:
+        # Physical names carry project and stack so several stacks can share one account.
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": self.project, "environment": self.stack, "managed-by": "pulumi"}

@@ -1,0 +1,1 @@
+"""Command-line tools around the program: offline synth, diff, preflight and smoke checks."""
