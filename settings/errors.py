@@ -38,6 +38,8 @@ def show(value: Any) -> str:
 def key_path(loc: Iterable[Any]) -> str:
     path = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself was invalid"
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         elif not path:
@@ -64,6 +66,7 @@ def _line(prefix: tuple[Any, ...], err: dict[str, Any]) -> str:
     # pydantic says "Value error, <ours>" for ValueError raised in validators.
     message = message.removeprefix("Value error, ")
     message = message.replace("Input should be", "must be").replace("String should", "must")
+    message = message.replace("Input is not", "is not").replace("input is not", "is not")
     message = message.replace("List should", "must").replace("Dictionary should", "must")
     return f"{key_path(loc)}: {value} {message[0].lower() + message[1:]}"
 

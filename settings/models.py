@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -57,6 +56,18 @@ def dns_label(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(dns_label)]
+
+
+def matching(pattern: str, description: str) -> AfterValidator:
+    """A string rule with a message a person can act on, rather than the raw regular expression."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise rule(f'"{value}" must be {description}')
+        return value
+
+    return AfterValidator(check)
 
 
 class Model(BaseModel):
@@ -108,7 +119,8 @@ class EndpointSettings(Model):
         return self
 
 
-RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")]
+RoleArn = Annotated[str, matching(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+",
+                                    "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>")]
 
 
 class ClusterSettings(Model):
@@ -144,12 +156,13 @@ class ClusterSettings(Model):
 
 
 class Taint(Model):
-    key: str = Field(pattern=LABEL_KEY.pattern, max_length=63)
-    value: str = Field("", pattern=LABEL_VALUE.pattern, max_length=63)
+    key: Annotated[str, matching(LABEL_KEY.pattern, "a Kubernetes label key such as team or example.com/team")]
+    value: Annotated[str, matching(LABEL_VALUE.pattern, "a Kubernetes label value (letters, digits, '-', '_', "
+                                   "'.'; at most 63)")] = ""
     effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
 
 
-InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+InstanceType = Annotated[str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")]
 
 
 class NodeGroupSettings(Model):
@@ -182,8 +195,10 @@ class NodeGroupSettings(Model):
         return self.min_size if self.desired_size is None else self.desired_size
 
 
-ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
-Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[a-f0-9]{64}$")]
+ImageTag = Annotated[str, matching(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+                                   "an image tag: letters, digits, '_', '.', '-', at most 128, not starting "
+                                   "with '.' or '-'")]
+Digest = Annotated[str, matching(r"sha256:[a-f0-9]{64}", "an image digest: sha256: and 64 hex digits")]
 
 
 class ApiStackSettings(Model):
@@ -207,8 +222,8 @@ class RegistrySettings(Model):
     untagged_expiry_days: int = Field(7, ge=1, le=365)
 
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+AccountId = Annotated[str, matching(r"\d{12}", "a 12-digit AWS account id (quote it in YAML)")]
+Region = Annotated[str, matching(r"[a-z]{2}(-gov)?-[a-z]+-\d", "an AWS region such as us-east-1")]
 
 
 class StackSettings(Model):

@@ -1,0 +1,92 @@
+"""A wrong stack config value stops the synth (and `pulumi up`, through the same settings layer) with
+one line naming the key path, the value and the rule: exit 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import stack_file
+from tools.offline.engine import ROOT
+from tools.synth import main
+
+DEV = stack_file("dev")
+GROUP = DEV["picturesocial:nodeGroups"]["general"]
+NETWORK = DEV["picturesocial:network"]
+CLUSTER = DEV["picturesocial:cluster"]
+
+CASES = [
+    ("min-above-max", {"picturesocial:nodeGroups": {"general": {**GROUP, "minSize": 5}}},
+     "picturesocial:nodeGroups.general.minSize: 5 is greater than maxSize 4"),
+    ("desired-outside-bounds", {"picturesocial:nodeGroups": {"general": {**GROUP, "desiredSize": 9}}},
+     "picturesocial:nodeGroups.general.desiredSize: 9 must lie between minSize 2 and maxSize 4"),
+    ("typo-in-top-level-key", {"picturesocial:nodeGroup": {"general": GROUP}},
+     "picturesocial:nodeGroup: unknown key"),
+    ("typo-in-nested-key", {"picturesocial:cluster": {**CLUSTER, "logRetention": 30}},
+     "picturesocial:cluster.logRetention: unknown key"),
+    ("unknown-nat-strategy", {"picturesocial:network": {**NETWORK, "natGateways": "double"}},
+     "picturesocial:network.natGateways: \"double\" must be 'single' or 'perAz'"),
+    ("too-many-zones", {"picturesocial:network": {**NETWORK, "availabilityZones": 9}},
+     "picturesocial:network.availabilityZones: 9 must be less than or equal to 6"),
+    ("vpc-too-large", {"picturesocial:network": {**NETWORK, "cidr": "10.0.0.0/8"}},
+     "picturesocial:network.cidr: \"10.0.0.0/8\" must have a prefix length between /16 and /22"),
+    ("vpc-not-a-cidr", {"picturesocial:network": {**NETWORK, "cidr": "banana"}},
+     "picturesocial:network.cidr: \"banana\" is not a valid IPv4 network"),
+    ("unpinned-kubernetes-version", {"picturesocial:cluster": {**CLUSTER, "version": "1.20"}},
+     "picturesocial:cluster.version: \"1.20\" must be one of the Kubernetes versions with pinned add-ons"),
+    ("endpoint-open-to-the-internet",
+     {"picturesocial:cluster": {**CLUSTER, "endpoint": {"public": True, "publicCidrs": ["0.0.0.0/0"]}}},
+     "picturesocial:cluster.endpoint.publicCidrs[0]: \"0.0.0.0/0\" opens the API server to the whole internet"),
+    ("public-endpoint-without-allow-list",
+     {"picturesocial:cluster": {**CLUSTER, "endpoint": {"public": True}}},
+     "picturesocial:cluster.endpoint.publicCidrs: [] must list the CIDRs"),
+    ("unreachable-endpoint", {"picturesocial:cluster": {**CLUSTER, "endpoint": {"private": False}}},
+     "picturesocial:cluster.endpoint.private: private and public are both false"),
+    ("log-retention-cloudwatch-refuses", {"picturesocial:cluster": {**CLUSTER, "logRetentionDays": 10}},
+     "picturesocial:cluster.logRetentionDays: 10 is not a CloudWatch Logs retention period"),
+    ("admin-is-not-a-role-arn", {"picturesocial:cluster": {**CLUSTER, "adminRoleArns": ["platform-admin"]}},
+     "picturesocial:cluster.adminRoleArns[0]: \"platform-admin\" must be an IAM role ARN"),
+    ("capacity-type-lowercase", {"picturesocial:nodeGroups": {"general": {**GROUP, "capacityType": "spot"}}},
+     "picturesocial:nodeGroups.general.capacityType: \"spot\" must be 'ON_DEMAND' or 'SPOT'"),
+    ("node-group-name-not-dns", {"picturesocial:nodeGroups": {"General_Pool": GROUP}},
+     "picturesocial:nodeGroups.General_Pool: \"General_Pool\" must be a DNS-1035 label"),
+    ("latest-tag", {"picturesocial:apis": {"helloworld": {"tag": "latest"}, "pictures": {"tag": "1.0.0"}}},
+     "picturesocial:apis.helloworld.tag: \"latest\" is a moving tag"),
+    ("api-name-not-dns", {"picturesocial:apis": {"Pictures_API": {"tag": "1.0.0"}}},
+     "picturesocial:apis.Pictures_API: \"Pictures_API\" must be a DNS-1035 label"),
+    ("account-id-unquoted-or-short", {"aws:allowedAccountIds": ["12345"]},
+     "aws:allowedAccountIds[0]: \"12345\" must be a 12-digit AWS account id"),
+    ("region-missing", {"aws:region": None}, "aws:region: is required"),
+    ("protect-not-boolean", {"picturesocial:protect": "maybe"},
+     "picturesocial:protect: \"maybe\" must be a valid boolean"),
+]
+
+
+@pytest.mark.parametrize("changes, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_config_stops_with_one_line_naming_the_key(write_stack, capsys, changes, expected):
+    code = main(["dev", "--config", str(write_stack(changes))])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {expected}"), lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_stack_file_is_one_line(capsys):
+    assert main(["no-such-stack"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "Pulumi.no-such-stack.yaml: no such stack file" in err
+
+
+def test_the_real_command_prints_no_traceback(write_stack, tmp_path):
+    config = write_stack({"picturesocial:nodeGroups": {"general": {**GROUP, "minSize": 5}}})
+    result = subprocess.run([sys.executable, "-m", "tools.synth", "dev", "--config", str(config),
+                             "--out", str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2
+    assert result.stderr == "error: picturesocial:nodeGroups.general.minSize: 5 is greater than maxSize 4\n"
+    assert not (tmp_path / "out").exists()
