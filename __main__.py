@@ -3,12 +3,16 @@
 import pulumi
 
 import settings
-from infra.addons import NodeAddons
+from infra.addons import MetricsServer, NodeAddons
 from infra.cluster import Cluster
+from infra.data_stores import DataStores
+from infra.load_balancer_controller import LoadBalancerController
 from infra.network import Network
 from infra.node_groups import NodeGroups
 from infra.provider import aws_provider
 from infra.registry import Registry
+from workloads.api import ApiWorkload, DataAccess
+from workloads.namespace import ApiNamespace
 
 try:
     config = settings.from_pulumi()
@@ -18,6 +22,7 @@ except settings.SettingsError as exc:
 
 on_aws = pulumi.ResourceOptions(providers=[aws_provider(config)])
 
+# -- AWS platform --------------------------------------------------------------------------------
 network = Network("network", config.network, cluster_name=config.cluster_name, region=config.region,
                   protect=config.protect, opts=on_aws)
 cluster = Cluster("cluster", config.cluster, cluster_name=config.cluster_name, vpc_id=network.vpc_id,
@@ -25,10 +30,35 @@ cluster = Cluster("cluster", config.cluster, cluster_name=config.cluster_name, v
 node_groups = NodeGroups("node-groups", config.node_groups, cluster_name=config.cluster_name,
                          kubernetes_version=config.cluster.version, subnet_ids=network.private_subnet_ids,
                          instance_tags=config.tags, depends_on=[cluster.cluster, *network.egress], opts=on_aws)
+nodes = list(node_groups.groups.values())
 NodeAddons("node-addons", cluster_name=config.cluster_name, versions=config.cluster.addons,
-           node_groups=list(node_groups.groups.values()), opts=on_aws)
-registry = Registry("registry", config.registry, api_names=sorted(config.apis),
-                    prefix=config.cluster_name, opts=on_aws)
+           node_groups=nodes, opts=on_aws)
+registry = Registry("registry", config.registry, api_names=sorted(config.apis), prefix=config.cluster_name,
+                    opts=on_aws)
+data = DataStores("data", config.catalog, prefix=config.cluster_name, protect=config.protect, opts=on_aws)
+
+# -- platform add-ons on the cluster ---------------------------------------------------------------
+on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, on_aws.providers[0]])
+MetricsServer("metrics-server", k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
+lb_controller = LoadBalancerController(
+    "load-balancer-controller", cluster_name=config.cluster_name, region=config.region, vpc_id=network.vpc_id,
+    oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
+    k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
+
+# -- the APIs, one namespace per business domain ------------------------------------------------------
+namespaces = {}
+for namespace, apis in config.catalog.namespaces.items():
+    callers_of = [(api.namespace, api.spec.port) for api in config.apis.values() if namespace in api.spec.allow_from]
+    namespaces[namespace] = ApiNamespace(namespace, egress_to=callers_of, protect=config.protect, opts=on_cluster)
+access = DataAccess(
+    bucket_names={k: b.bucket for k, b in data.buckets.items()}, bucket_arns={k: b.arn for k, b in data.buckets.items()},
+    table_names={k: t.name for k, t in data.tables.items()}, table_arns={k: t.arn for k, t in data.tables.items()})
+for name, api in config.apis.items():
+    ApiWorkload(name, api, repository_url=registry.repository_urls[name], region=config.region,
+                vpc_cidr=str(config.network.cidr), oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_provider_url=cluster.oidc_provider_url, data=access, load_balancer_controller=lb_controller.release,
+                opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                    depends_on=[namespaces[api.namespace].namespace])))
 
 pulumi.export("region", config.region)
 pulumi.export("clusterName", config.cluster_name)
@@ -39,3 +69,6 @@ pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("repositoryUrls", registry.repository_urls)
+pulumi.export("namespaces", {name: apis for name, apis in config.catalog.namespaces.items()})
+pulumi.export("buckets", {k: b.bucket for k, b in data.buckets.items()})
+pulumi.export("tables", {k: t.name for k, t in data.tables.items()})

@@ -1,25 +1,57 @@
-"""The settings layer: the typed, validated view of one stack's config.
+"""The settings layer: the typed, validated view of one stack's config and of the API catalog.
 
-``load(config, project=, stack=)`` is pure (a dict in, ``StackSettings`` or ``SettingsError`` out) and
-is shared by the Pulumi program, the offline engine and the operational tools. ``from_pulumi()`` reads
-the config the Pulumi runtime was given (by the CLI, or by the offline engine) and calls ``load``.
+``load(config, project=, stack=)`` is pure (a dict in, ``Settings`` or ``SettingsError`` out) and is
+shared by the Pulumi program, the offline engine and the operational tools. ``from_pulumi()`` reads the
+config the Pulumi runtime was given (by the CLI, or by the offline engine) and calls ``load``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
 from pydantic import ValidationError
 
-from settings.errors import SettingsError, from_validation_error
-from settings.models import StackSettings
+from settings.catalog import ApiSpec, Autoscaling, Catalog, Resources
+from settings.errors import SettingsError, from_validation_error, show
+from settings.models import ApiStackSettings, Canary, StackSettings
 
-__all__ = ["SettingsError", "StackSettings", "load", "from_pulumi", "NAMESPACE"]
+__all__ = ["Api", "Settings", "SettingsError", "StackSettings", "load", "from_pulumi", "NAMESPACE", "ROOT"]
 
 NAMESPACE = "picturesocial"
+ROOT = Path(__file__).resolve().parents[1]
 # Keys outside our namespace that the settings read; every other namespace belongs to its provider.
 FOREIGN_KEYS = ("aws:region", "aws:allowedAccountIds")
+
+
+@dataclass(frozen=True)
+class Api:
+    """One API as deployed in one stack: the catalog entry with the stack's values applied."""
+
+    name: str
+    spec: ApiSpec
+    tag: str
+    digest: str | None
+    resources: Resources
+    autoscaling: Autoscaling
+    canary: Canary | None
+
+    @property
+    def namespace(self) -> str:
+        return self.spec.namespace
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: StackSettings
+    catalog: Catalog
+    apis: dict[str, Api]
+
+    def __getattr__(self, name: str) -> Any:  # settings.cluster, settings.region, ...
+        return getattr(self.stack, name)
 
 
 def _decode(value: Any) -> Any:
@@ -32,22 +64,79 @@ def _decode(value: Any) -> Any:
         return value
 
 
-def load(config: Mapping[str, Any], *, project: str, stack: str) -> StackSettings:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a catalog declaring an API twice must be an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f'duplicate key "{key}" (line {key_node.start_mark.line + 1})', key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_catalog(path: Path) -> Catalog:
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    try:
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except FileNotFoundError:
+        raise SettingsError([f"{NAMESPACE}:catalog: \"{shown}\" does not exist"]) from None
+    except yaml.YAMLError as exc:
+        raise SettingsError([f"{shown}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    try:
+        return Catalog.model_validate(data or {})
+    except ValidationError as exc:
+        raise SettingsError([f"{shown}: {line}" for line in from_validation_error(exc).lines]) from None
+
+
+def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
+    problems = []
+    for name in sorted(set(catalog.apis) - set(stack.apis)):
+        problems.append(f"{NAMESPACE}:apis.{name}: is required: {stack.catalog_file} declares it, so every "
+                        "stack must give its tag")
+    for name in sorted(set(stack.apis) - set(catalog.apis)):
+        problems.append(f"{NAMESPACE}:apis.{name}: {show(name)} is not an API of {stack.catalog_file} "
+                        f"({', '.join(sorted(catalog.apis))})")
+    if problems:
+        raise SettingsError(problems)
+    apis = {}
+    for name, spec in sorted(catalog.apis.items()):
+        values = stack.apis[name]
+        bounds = values.replicas
+        autoscaling = spec.autoscaling
+        if bounds is not None:
+            merged = {**autoscaling.model_dump(), **bounds.model_dump(exclude_none=True)}
+            try:
+                autoscaling = Autoscaling.model_validate(merged)
+            except ValidationError as exc:
+                raise from_validation_error(exc, (f"{NAMESPACE}:apis", name, "replicas")) from None
+        apis[name] = Api(name=name, spec=spec, tag=values.tag, digest=values.digest,
+                         resources=values.resources or spec.resources, autoscaling=autoscaling,
+                         canary=values.canary)
+    return apis
+
+
+def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     wanted = {
         key: _decode(value)
         for key, value in config.items()
         if key.startswith(f"{NAMESPACE}:") or key in FOREIGN_KEYS
     }
-    # aws:region is a plain string even when it looks like JSON to nobody; keep it verbatim.
+    # aws:region is always a plain string; keep it verbatim.
     if "aws:region" in config:
         wanted["aws:region"] = config["aws:region"]
     try:
-        return StackSettings.model_validate({"project": project, "stack": stack, **wanted})
+        stack_settings = StackSettings.model_validate({"project": project, "stack": stack, **wanted})
     except ValidationError as exc:
         raise from_validation_error(exc) from None
+    catalog = load_catalog(ROOT / stack_settings.catalog_file)
+    return Settings(stack=stack_settings, catalog=catalog, apis=_resolve(stack_settings, catalog))
 
 
-def from_pulumi() -> StackSettings:
+def from_pulumi() -> Settings:
     import pulumi
     from pulumi.runtime import config as runtime_config
 

@@ -8,19 +8,12 @@ silently ignored value. Pure Python: nothing here creates a Pulumi resource.
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
+from settings.base import LABEL_KEY, LABEL_VALUE, Model, Name, matching
+from settings.catalog import Resources
 from settings.errors import rule
 
 # Add-on versions pinned per Kubernetes version (EKS user guide version tables, 2025-2026):
@@ -42,40 +35,6 @@ ADDON_VERSIONS: dict[str, dict[str, str]] = {
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
-
-DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-
-
-def dns_label(value: str) -> str:
-    if len(value) > 63 or not DNS_1035.match(value):
-        raise rule(f'"{value}" must be a DNS-1035 label: lowercase letters, digits and \'-\', '
-                   "starting with a letter, not ending with '-', at most 63 characters")
-    return value
-
-
-Name = Annotated[str, AfterValidator(dns_label)]
-
-
-def matching(pattern: str, description: str) -> AfterValidator:
-    """A string rule with a message a person can act on, rather than the raw regular expression."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise rule(f'"{value}" must be {description}')
-        return value
-
-    return AfterValidator(check)
-
-
-class Model(BaseModel):
-    """Base of every settings object: camelCase keys as in the stack files, no unknown keys, immutable."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              frozen=True, validate_default=True)
-
 
 class NetworkSettings(Model):
     cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.0.0.0/16")
@@ -195,10 +154,26 @@ class NodeGroupSettings(Model):
         return self.min_size if self.desired_size is None else self.desired_size
 
 
+def _immutable(tag: str) -> str:
+    if tag == "latest":
+        raise rule('"latest" is a moving tag; deploy an immutable version tag such as "1.4.2"')
+    return tag
+
+
 ImageTag = Annotated[str, matching(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
                                    "an image tag: letters, digits, '_', '.', '-', at most 128, not starting "
-                                   "with '.' or '-'")]
+                                   "with '.' or '-'"), AfterValidator(_immutable)]
 Digest = Annotated[str, matching(r"sha256:[a-f0-9]{64}", "an image digest: sha256: and 64 hex digits")]
+
+
+class Canary(Model):
+    tag: ImageTag
+    replicas: int = Field(1, ge=1, le=10)
+
+
+class ReplicaBounds(Model):
+    min_replicas: Optional[int] = Field(None, ge=1, le=100)
+    max_replicas: Optional[int] = Field(None, ge=1, le=500)
 
 
 class ApiStackSettings(Model):
@@ -206,13 +181,10 @@ class ApiStackSettings(Model):
 
     tag: ImageTag
     digest: Optional[Digest] = None
-
-    @field_validator("tag")
-    @classmethod
-    def _immutable(cls, tag: str) -> str:
-        if tag == "latest":
-            raise rule('"latest" is a moving tag; deploy an immutable version tag such as "1.4.2"')
-        return tag
+    replicas: Optional[ReplicaBounds] = None
+    # Replaces the catalog's requests and limits in this stack (validated like the catalog's).
+    resources: Optional[Resources] = None
+    canary: Optional[Canary] = None
 
 
 class RegistrySettings(Model):
@@ -243,6 +215,8 @@ class StackSettings(Model):
     # Protect (pulumi `protect`) the cluster and, in later layers, namespaces and data stores.
     # The KMS key and the ECR repositories are protected in every stack regardless.
     protect: bool = Field(True, alias="picturesocial:protect")
+    # The API catalog, relative to the repository root (tests point it at generated catalogs).
+    catalog_file: str = Field("workloads/catalog.yaml", alias="picturesocial:catalog")
 
     @property
     def cluster_name(self) -> str:
@@ -252,3 +226,4 @@ class StackSettings(Model):
     @property
     def tags(self) -> dict[str, str]:
         return {"project": self.project, "environment": self.stack, "managed-by": "pulumi"}
+

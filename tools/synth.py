@@ -9,22 +9,46 @@ one `error: ...` line per problem when the stack's config is invalid.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from tools.offline import Graph, SynthError, synthesize
+from tools.offline import Graph, SynthError, manifests, synthesize
 from tools.offline.engine import ROOT
 
 
 def write(graph: Graph, out: Path) -> Path:
+    # Start clean: a manifest of a removed object must not linger in the output.
+    for stale in ("manifests", "helm"):
+        shutil.rmtree(out / stale, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "graph.json"
     path.write_text(graph.to_json())
+    manifests.write(graph, out)
     return path
+
+
+def api_rows(graph: Graph) -> list[tuple[str, ...]]:
+    """What each API runs as, read back from the graph (not from settings): what a reviewer checks."""
+    by_name = {}
+    for r in graph.of_type("kubernetes:apps/v1:Deployment"):
+        meta, template = r["inputs"]["metadata"], r["inputs"]["spec"]["template"]
+        by_name[(meta["namespace"], meta["name"])] = template["spec"]["containers"][0]["image"].rsplit("/", 1)[-1]
+    hpas = {(r["inputs"]["metadata"]["namespace"], r["inputs"]["spec"]["scaleTargetRef"]["name"]): r["inputs"]["spec"]
+            for r in graph.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")}
+    exposed = {(r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"].removesuffix("-lb"))
+               for r in graph.of_type("kubernetes:core/v1:Service") if r["inputs"]["spec"].get("type") == "LoadBalancer"}
+    rows = []
+    for (namespace, name), image in sorted(by_name.items()):
+        hpa = hpas.get((namespace, name))
+        replicas = f"{hpa['minReplicas']}..{hpa['maxReplicas']} (HPA)" if hpa else "fixed"
+        rows.append((name, namespace, image, replicas, "internal NLB" if (namespace, name) in exposed else "-"))
+    return rows
 
 
 def _short(value: object, limit: int = 90) -> str:
@@ -42,11 +66,17 @@ def summary(graph: Graph, console: Console) -> None:
     console.print(table)
     protected = [r for r in graph.resources if r["protect"]]
     console.print(f"protected: {len(protected)} ({', '.join(sorted({r['type'].split(':')[-1] for r in protected}))})")
+    apis = Table(title="APIs", title_justify="left")
+    for column in ("deployment", "namespace", "image", "replicas", "load balancer"):
+        apis.add_column(column)
+    for row in api_rows(graph):
+        apis.add_row(*row)
+    console.print(apis)
     outputs = Table(title="stack outputs", title_justify="left")
     outputs.add_column("name")
     outputs.add_column("value")
     for name, value in sorted(graph.outputs.items()):
-        outputs.add_row(name, _short(value))
+        outputs.add_row(name, escape(_short(value)))
     console.print(outputs)
 
 
@@ -65,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = write(graph, args.out or ROOT / "build" / "synth" / args.stack)
     summary(graph, console)
-    console.print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    shown = path.parent.relative_to(ROOT) if path.is_relative_to(ROOT) else path.parent
+    console.print(f"wrote {shown}/graph.json, {shown}/manifests/, {shown}/helm/")
     return 0
 
 

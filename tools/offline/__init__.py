@@ -5,5 +5,6 @@ components are exactly what ``pulumi up`` runs.
 """
 
 from tools.offline.engine import Graph, SynthError, synthesize
+from tools.offline import manifests
 
-__all__ = ["Graph", "SynthError", "synthesize"]
+__all__ = ["Graph", "SynthError", "manifests", "synthesize"]

@@ -1,0 +1,245 @@
+"""Graph-wide invariants of the Kubernetes workloads, per stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from conftest import stack_file
+from tools.offline import synthesize
+from tools.offline.engine import ROOT
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def objects(graph, typ):
+    return [r["inputs"] for r in graph.of_type(typ)]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def test_every_deployment_has_a_pdb_and_a_service_that_selects_its_pods(graph):
+    for deployment in objects(graph, DEPLOYMENT):
+        ns, pod_labels = deployment["metadata"]["namespace"], deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(s["metadata"]["namespace"] == ns and s["spec"]["type"] == "ClusterIP"
+                   and selects(s["spec"]["selector"], pod_labels) for s in objects(graph, SERVICE))
+        pdbs = [p for p in objects(graph, PDB) if p["metadata"]["namespace"] == ns
+                and selects(p["spec"]["selector"]["matchLabels"], pod_labels)]
+        assert len(pdbs) == 1
+        assert pdbs[0]["spec"]["maxUnavailable"] == 1
+        assert pdbs[0]["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+def test_every_stable_deployment_is_scaled_by_an_hpa_and_pins_no_replicas(graph):
+    targets = {(h["metadata"]["namespace"], h["spec"]["scaleTargetRef"]["name"]) for h in objects(graph, HPA)}
+    stable = [d for d in objects(graph, DEPLOYMENT) if d["spec"]["selector"]["matchLabels"]["track"] == "stable"]
+    assert stable
+    for deployment in stable:
+        assert (deployment["metadata"]["namespace"], deployment["metadata"]["name"]) in targets
+        assert "replicas" not in deployment["spec"]
+    for hpa in objects(graph, HPA):
+        assert hpa["spec"]["minReplicas"] >= 2
+        assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+
+def test_every_load_balancer_service_is_internal(graph):
+    balancers = [s for s in objects(graph, SERVICE) if s["spec"]["type"] == "LoadBalancer"]
+    assert balancers
+    for service in balancers:
+        annotations = service["metadata"]["annotations"]
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
+        assert service["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
+        assert service["metadata"]["name"].endswith("-lb")
+
+
+def test_load_balancer_services_wait_for_the_controller(graph):
+    (release,) = [r for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+                  if r["inputs"]["name"] == "aws-load-balancer-controller"]
+    groups = {g["urn"] for g in graph.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert groups <= set(release["dependencies"])
+    for service in graph.of_type(SERVICE):
+        if service["inputs"]["spec"]["type"] == "LoadBalancer":
+            assert release["urn"] in service["dependencies"]
+
+
+def test_every_namespace_is_restricted_and_denies_by_default(graph):
+    for namespace in objects(graph, NAMESPACE):
+        name, labels = namespace["metadata"]["name"], namespace["metadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        deny = [p for p in objects(graph, NETPOL) if p["metadata"]["namespace"] == name
+                and p["spec"]["podSelector"] == {} and "ingress" not in p["spec"] and "egress" not in p["spec"]]
+        assert len(deny) == 1 and sorted(deny[0]["spec"]["policyTypes"]) == ["Egress", "Ingress"]
+
+
+def test_no_object_lives_in_the_default_namespace(graph):
+    for resource in graph.resources:
+        if resource["type"].startswith("kubernetes:") and resource["custom"]:
+            assert resource["inputs"].get("metadata", {}).get("namespace") != "default"
+
+
+def test_every_container_meets_the_restricted_profile(graph):
+    for deployment in objects(graph, DEPLOYMENT):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+            assert sc["capabilities"] == {"drop": ["ALL"]}
+            assert {"requests", "limits"} <= set(container["resources"])
+            assert container["readinessProbe"] != container["livenessProbe"]
+            assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp"]
+
+
+def test_every_image_is_the_stacks_own_repository_with_the_configured_tag(graph):
+    urls = graph.outputs["repositoryUrls"]
+    tags = {name: values["tag"] for name, values in stack_file(graph.stack)["picturesocial:apis"].items()}
+    for deployment in objects(graph, DEPLOYMENT):
+        name = deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"{urls[name]}:{tags[name]}"
+        assert f"picturesocial-{graph.stack}/" in container["image"]
+
+
+def test_pods_spread_across_zones_and_roll_without_losing_capacity(graph):
+    for deployment in objects(graph, DEPLOYMENT):
+        spec = deployment["spec"]
+        assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        (spread,) = spec["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+        anti = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
+        assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] \
+            == "kubernetes.io/hostname"
+
+
+def test_every_api_role_trusts_exactly_its_own_service_account(graph):
+    roles = [r for r in graph.of_type(ROLE) if "IRSA" in r["inputs"].get("description", "")]
+    assert roles
+    accounts = {(sa["metadata"]["namespace"], sa["metadata"]["name"])
+                for sa in objects(graph, "kubernetes:core/v1:ServiceAccount")}
+    for role in roles:
+        (statement,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"]["Federated"] == graph.outputs["oidcProviderArn"]
+        conditions = statement["Condition"]["StringEquals"]
+        (sub,) = [v for k, v in conditions.items() if k.endswith(":sub")]
+        (aud,) = [v for k, v in conditions.items() if k.endswith(":aud")]
+        assert aud == "sts.amazonaws.com"
+        _, _, ns, name = sub.split(":")
+        assert (ns, name) in accounts or (ns, name) == ("kube-system", "aws-load-balancer-controller")
+
+
+def test_no_policy_statement_allows_wildcard_actions(graph):
+    for policy in graph.of_type(ROLE_POLICY):
+        for statement in json.loads(policy["inputs"]["policy"])["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a == "*" or a.endswith(":*") or "*" in a for a in actions), (policy["name"], actions)
+
+
+def test_pictures_can_read_its_bucket_objects_and_scan_its_table_and_nothing_else(graph):
+    (policy,) = [p for p in graph.of_type(ROLE_POLICY) if p["name"] == "pictures"]
+    granted = {(action, statement["Resource"]) for statement in json.loads(policy["inputs"]["policy"])["Statement"]
+               for action in statement["Action"]}
+    bucket = graph.outputs["buckets"]["pictures"]
+    table = f"arn:aws:dynamodb:us-east-1:{stack_file(graph.stack)['aws:allowedAccountIds'][0]}:table/" \
+            f"{graph.outputs['tables']['pictures']}"
+    assert granted == {
+        ("rekognition:DetectLabels", "*"), ("rekognition:DetectText", "*"),
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/*"),
+        *{(f"dynamodb:{a}", table) for a in ("GetItem", "PutItem", "DeleteItem", "Scan")},
+    }
+    # helloworld calls no AWS API: no role, no token for one.
+    assert not [p for p in graph.of_type(ROLE_POLICY) if p["name"] == "helloworld"]
+
+
+def test_runtime_configuration_comes_from_the_stack(graph):
+    (config,) = [c for c in objects(graph, "kubernetes:core/v1:ConfigMap") if c["metadata"]["name"] == "pictures-config"]
+    assert config["data"]["PICTURES_BUCKET"] == f"picturesocial-{graph.stack}-pictures"
+    assert config["data"]["PICTURES_TABLE"] == f"picturesocial-{graph.stack}-pictures"
+    assert config["data"]["AWS_REGION"] == "us-east-1"
+
+
+def test_data_stores_are_private_encrypted_and_recoverable(graphs):
+    for stack, graph in graphs.items():
+        (block,) = graph.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        assert all(block["inputs"][k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                 "restrictPublicBuckets"))
+        (versioning,) = graph.of_type("aws:s3/bucketVersioning:BucketVersioning")
+        assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled"
+        (policy,) = graph.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        assert json.loads(policy["inputs"]["policy"])["Statement"][0]["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}}
+        (table,) = graph.of_type("aws:dynamodb/table:Table")
+        assert table["inputs"]["pointInTimeRecovery"] == {"enabled": True}
+        assert table["inputs"]["hashKey"] == "id" and table["inputs"]["billingMode"] == "PAY_PER_REQUEST"
+        assert table["inputs"]["deletionProtectionEnabled"] is (stack != "dev")
+        assert table["protect"] is (stack != "dev")
+
+
+def test_canary_runs_beside_stable_behind_the_same_service(graphs):
+    apis = {**stack_file("dev")["picturesocial:apis"],
+            "pictures": {"tag": "1.0.0", "canary": {"tag": "1.1.0", "replicas": 1}}}
+    graph = synthesize("dev", config_overrides={"picturesocial:apis": apis})
+    deployments = {d["metadata"]["name"]: d for d in objects(graph, DEPLOYMENT)}
+    canary = deployments["pictures-canary"]
+    assert canary["spec"]["replicas"] == 1
+    assert canary["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/pictures:1.1.0")
+    (service,) = [s for s in objects(graph, SERVICE) if s["metadata"]["name"] == "pictures"]
+    for name in ("pictures", "pictures-canary"):
+        assert selects(service["spec"]["selector"], deployments[name]["spec"]["template"]["metadata"]["labels"])
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in objects(graph, HPA)} == {"helloworld", "pictures"}
+
+
+def test_a_digest_pins_the_image(graphs):
+    digest = "sha256:" + "ab" * 32
+    apis = {**stack_file("prod")["picturesocial:apis"], "helloworld": {"tag": "1.0.0", "digest": digest}}
+    graph = synthesize("prod", config_overrides={"picturesocial:apis": apis})
+    (deployment,) = [d for d in objects(graph, DEPLOYMENT) if d["metadata"]["name"] == "helloworld"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":1.0.0@{digest}")
+    assert "annotations" not in deployment["metadata"]  # no digest skip needed
+
+
+def test_adding_an_api_to_the_catalog_needs_no_code_change(tmp_path: Path):
+    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
+    catalog["apis"]["comments"] = {
+        "namespace": "social", "port": 5200,
+        "probes": {"readinessPath": "/ready", "livenessPath": "/healthz"},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+        "autoscaling": {"minReplicas": 2, "maxReplicas": 4, "cpuUtilization": 70},
+        "exposed": False, "allowFrom": ["pictures"],
+        "aws": {"dynamodb": {"pictures": ["Query"]}},
+    }
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog))
+    apis = {**stack_file("dev")["picturesocial:apis"], "comments": {"tag": "0.1.0"}}
+    before = synthesize("dev")
+    after = synthesize("dev", config_overrides={"picturesocial:apis": apis, "picturesocial:catalog": str(path)})
+    added = {(r["type"], r["name"]) for r in after.resources} - {(r["type"], r["name"]) for r in before.resources}
+    assert (NAMESPACE, "social") in added
+    assert ("aws:ecr/repository:Repository", "comments") in added
+    assert (ROLE, "comments") in added
+    for typ in (DEPLOYMENT, SERVICE, HPA, PDB, NETPOL, "kubernetes:core/v1:ServiceAccount"):
+        assert (typ, "comments") in added, typ
+    # Not exposed: no load balancer; callers' namespace may now reach it.
+    assert (SERVICE, "comments-lb") not in added
+    assert (NETPOL, "pictures-allow-api-calls") in added
+
+
+def test_every_kubernetes_object_uses_the_clusters_provider(graph):
+    (provider,) = [r["urn"] for r in graph.of_type("pulumi:providers:kubernetes") if r["name"] == "cluster"]
+    objects_ = [r for r in graph.resources if r["type"].startswith("kubernetes:") and r["custom"]]
+    assert objects_ and all(r["provider"] == provider for r in objects_)

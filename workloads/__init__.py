@@ -1,0 +1,1 @@
+"""Kubernetes components per namespace and per API (architecture.md, layer 3)."""

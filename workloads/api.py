@@ -1,0 +1,234 @@
+"""One Picturesocial API in its namespace: identity, configuration, pods, Services, scaling, isolation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.irsa import service_account_role
+from settings import Api
+from workloads.namespace import PART_OF
+
+RUN_AS = 10001  # a high, image-independent UID (checkov CKV_K8S_40)
+INTERNAL_NLB = {
+    # AWS Load Balancer Controller annotations: NLB with pod IPs as targets, never internet-facing.
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+}
+NLB_CLASS = "service.k8s.aws/nlb"
+# checkov skips must carry a reason; tests/test_manifests.py lists the only ones allowed.
+SKIP_DIGEST = ("CKV_K8S_43=The tag is immutable in ECR (IMMUTABLE repository); "
+               "tools.preflight --pin adds the digest")
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """Names and ARNs of the data stores, by catalog key."""
+
+    bucket_names: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    bucket_arns: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    table_names: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    table_arns: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+
+
+def access_policy(api: Api, bucket_arns: dict[str, str], table_arns: dict[str, str]) -> str:
+    """Exactly the AWS actions the catalog declares, on exactly the declared resources."""
+    access = api.spec.aws
+    statements = []
+    if access.rekognition:
+        # Rekognition's image APIs have no resource-level permissions: "*" is the only resource.
+        statements.append({"Sid": "Rekognition", "Effect": "Allow",
+                           "Action": [f"rekognition:{a}" for a in access.rekognition], "Resource": "*"})
+    for bucket in access.s3_read:
+        statements.append({"Sid": f"ReadObjects{bucket.title().replace('-', '')}", "Effect": "Allow",
+                           "Action": ["s3:GetObject"], "Resource": f"{bucket_arns[bucket]}/*"})
+    for table, actions in sorted(access.dynamodb.items()):
+        statements.append({"Sid": f"Table{table.title().replace('-', '')}", "Effect": "Allow",
+                           "Action": [f"dynamodb:{a}" for a in actions], "Resource": table_arns[table]})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def image(repository_url: pulumi.Input[str], tag: str, digest: str | None) -> pulumi.Output[str]:
+    return pulumi.Output.concat(repository_url, ":", tag, f"@{digest}" if digest else "")
+
+
+class InternalLoadBalancerService(pulumi.ComponentResource):
+    """``<api>-lb``: an internal NLB in front of the API's pods, for API Gateway's VPC link."""
+
+    def __init__(self, name: str, *, namespace: str, selector: dict[str, str], labels: dict[str, str],
+                 controller: pulumi.Resource | None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("picturesocial:workloads:InternalLoadBalancerService", name, None, opts)
+        self.service = k8s.core.v1.Service(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels,
+                                                annotations=INTERNAL_NLB),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="LoadBalancer", load_balancer_class=NLB_CLASS, selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http", protocol="TCP")]),
+            # On the Service itself: a component's depends_on does not reach its children. The
+            # controller's webhook must exist when the Service is created, and on destroy the NLB must
+            # go before the controller and the nodes.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[controller] if controller else None))
+        self.register_outputs({})
+
+
+class ApiWorkload(pulumi.ComponentResource):
+    def __init__(self, name: str, api: Api, *, repository_url: pulumi.Input[str], region: str,
+                 vpc_cidr: str, oidc_provider_arn: pulumi.Input[str], oidc_provider_url: pulumi.Input[str],
+                 data: DataAccess, load_balancer_controller: pulumi.Resource | None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("picturesocial:workloads:Api", name, None, opts)
+        ns, port = api.namespace, api.spec.port
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": PART_OF}
+        # Selectors are immutable: the track label is part of them from the first deployment.
+        meta = lambda object_name, **extra: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731
+            name=object_name, namespace=ns, labels=labels, **extra)
+
+        # -- identity: a dedicated service account, with an IAM role only when the API calls AWS --
+        annotations = {}
+        if api.spec.aws.any:
+            policy = pulumi.Output.all(data.bucket_arns, data.table_arns).apply(
+                lambda arns: access_policy(api, arns[0], arns[1]))
+            role = service_account_role(name, oidc_provider_arn=oidc_provider_arn,
+                                        oidc_provider_url=oidc_provider_url, namespace=ns,
+                                        service_account=name, policy=policy, parent=self)
+            annotations["eks.amazonaws.com/role-arn"] = role.arn
+            # IMDS is out of reach (hop limit 1): the SDK must use the regional STS endpoint.
+            annotations["eks.amazonaws.com/sts-regional-endpoints"] = "true"
+        service_account = k8s.core.v1.ServiceAccount(
+            name, metadata=meta(name, annotations=annotations or None),
+            automount_service_account_token=False, opts=child)
+
+        # -- configuration: everything environment-specific, none of it baked into the image --
+        env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "ASPNETCORE_URLS": f"http://+:{port}"}
+        env.update({f"{b.upper().replace('-', '_')}_BUCKET": data.bucket_names[b] for b in api.spec.aws.s3_read})
+        env.update({f"{t.upper().replace('-', '_')}_TABLE": data.table_names[t] for t in api.spec.aws.dynamodb})
+        config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(f"{name}-config"), data=env, opts=child)
+
+        def pod_template(track: str, tag: str, digest: str | None) -> k8s.core.v1.PodTemplateSpecArgs:
+            pod_labels = {**labels, "track": track, "app.kubernetes.io/version": tag}
+            probe = lambda path, **timing: k8s.core.v1.ProbeArgs(  # noqa: E731
+                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"), **timing)
+            return k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    service_account_name=service_account.metadata.name,
+                    automount_service_account_token=False,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        run_as_non_root=True, run_as_user=RUN_AS, run_as_group=RUN_AS, fs_group=RUN_AS,
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                    containers=[k8s.core.v1.ContainerArgs(
+                        name=name,
+                        image=image(repository_url, tag, digest),
+                        image_pull_policy="Always",
+                        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=port, protocol="TCP")],
+                        env_from=[k8s.core.v1.EnvFromSourceArgs(
+                            config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=config.metadata.name))],
+                        resources=k8s.core.v1.ResourceRequirementsArgs(
+                            requests=api.resources.requests.model_dump(),
+                            limits=api.resources.limits.model_dump()),
+                        readiness_probe=probe(api.spec.probes.readiness_path, period_seconds=5,
+                                              failure_threshold=3),
+                        liveness_probe=probe(api.spec.probes.liveness_path, initial_delay_seconds=10,
+                                             period_seconds=10, failure_threshold=3),
+                        security_context=k8s.core.v1.SecurityContextArgs(
+                            allow_privilege_escalation=False, read_only_root_filesystem=True,
+                            run_as_non_root=True, run_as_user=RUN_AS,
+                            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+                    )],
+                    volumes=[k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                        size_limit="64Mi"))],
+                    topology_spread_constraints=[k8s.core.v1.TopologySpreadConstraintArgs(
+                        max_skew=1, topology_key="topology.kubernetes.io/zone",
+                        when_unsatisfiable="ScheduleAnyway",
+                        label_selector={"matchLabels": {"app.kubernetes.io/name": name, "track": track}})],
+                    affinity=k8s.core.v1.AffinityArgs(pod_anti_affinity=k8s.core.v1.PodAntiAffinityArgs(
+                        preferred_during_scheduling_ignored_during_execution=[
+                            k8s.core.v1.WeightedPodAffinityTermArgs(
+                                weight=100, pod_affinity_term=k8s.core.v1.PodAffinityTermArgs(
+                                    topology_key="kubernetes.io/hostname",
+                                    label_selector={"matchLabels": {"app.kubernetes.io/name": name}}))])),
+                    termination_grace_period_seconds=30,
+                ))
+
+        def deployment(object_name: str, track: str, tag: str, digest: str | None,
+                       replicas: int | None) -> k8s.apps.v1.Deployment:
+            return k8s.apps.v1.Deployment(
+                object_name,
+                metadata=meta(object_name, annotations=None if digest else {"checkov.io/skip1": SKIP_DIGEST}),
+                spec=k8s.apps.v1.DeploymentSpecArgs(
+                    # None for the stable track: the HPA owns the replica count.
+                    replicas=replicas,
+                    revision_history_limit=5,
+                    selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_labels={"app.kubernetes.io/name": name, "track": track}),
+                    strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                        type="RollingUpdate", rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                            max_unavailable=0, max_surge=1)),
+                    template=pod_template(track, tag, digest)),
+                opts=child)
+
+        self.deployment = deployment(name, "stable", api.tag, api.digest, None)
+        if api.canary is not None:
+            # Same Service, second Deployment: traffic splits by replica count (canary / blue-green).
+            deployment(f"{name}-canary", "canary", api.canary.tag, None, api.canary.replicas)
+
+        selector = {"app.kubernetes.io/name": name}  # both tracks
+        k8s.core.v1.Service(
+            name, metadata=meta(name),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP", selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http", protocol="TCP")]),
+            opts=child)
+        if api.spec.exposed:
+            InternalLoadBalancerService(f"{name}-lb", namespace=ns, selector=selector, labels=labels,
+                                        controller=load_balancer_controller, opts=child)
+
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            name, metadata=meta(name),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=self.deployment.metadata.name),
+                min_replicas=api.autoscaling.min_replicas, max_replicas=api.autoscaling.max_replicas,
+                metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource", resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu", target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=api.autoscaling.cpu_utilization)))]),
+            opts=child)
+        k8s.policy.v1.PodDisruptionBudget(
+            name, metadata=meta(name),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1, unhealthy_pod_eviction_policy="AlwaysAllow",
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)),
+            opts=child)
+
+        # -- isolation: who may call this API, and where it may call out to --
+        sources = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector={})]  # its own namespace
+        sources += [k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": caller}})
+            for caller in api.spec.allow_from]
+        if api.spec.exposed:
+            # NLB IP targets: the load balancer's nodes connect from addresses inside the VPC.
+            sources.append(k8s.networking.v1.NetworkPolicyPeerArgs(
+                ip_block=k8s.networking.v1.IPBlockArgs(cidr=vpc_cidr)))
+        egress = []
+        if api.spec.aws.any:
+            egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)]))
+        k8s.networking.v1.NetworkPolicy(
+            name, metadata=meta(name),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector={"matchLabels": selector},
+                policy_types=["Ingress", "Egress"] if egress else ["Ingress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=sources, ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port="http")])],
+                egress=egress or None),
+            opts=child)
+        self.register_outputs({"deployment": self.deployment.metadata.name})
