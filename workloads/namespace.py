@@ -31,27 +31,24 @@ class ApiNamespace(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=name),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress", "Egress"]),
             opts=inside)
+        peer, port = k8s.networking.v1.NetworkPolicyPeerArgs, k8s.networking.v1.NetworkPolicyPortArgs
+        self._allow_egress("allow-dns", [([peer(
+            namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            pod_selector={"matchLabels": {"k8s-app": "kube-dns"}})],
+            [port(protocol=p, port=53) for p in ("UDP", "TCP")])], inside)
+        if egress_to:
+            self._allow_egress("allow-api-calls", [
+                ([peer(namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": target}})],
+                 [port(protocol="TCP", port=target_port)])
+                for target, target_port in egress_to], inside)
+        self.register_outputs({"name": name})
+
+    def _allow_egress(self, policy: str, rules: list[tuple[list, list]], opts: pulumi.ResourceOptions) -> None:
+        """An egress allowance for every pod of the namespace: (peers, ports) per rule."""
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow-dns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-dns", namespace=name),
+            f"{self.name}-{policy}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=self.name),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector={}, policy_types=["Egress"],
-                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[k8s.networking.v1.NetworkPolicyPeerArgs(
-                        namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                        pod_selector={"matchLabels": {"k8s-app": "kube-dns"}})],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")])]),
-            opts=inside)
-        if egress_to:
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-allow-api-calls",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-api-calls", namespace=name),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector={}, policy_types=["Egress"],
-                    egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(namespace_selector={
-                            "matchLabels": {"kubernetes.io/metadata.name": target}})],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)])
-                        for target, port in egress_to]),
-                opts=inside)
-        self.register_outputs({"name": name})
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=ports) for peers, ports in rules]),
+            opts=opts)
