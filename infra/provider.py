@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 
 from settings import StackSettings
@@ -17,5 +16,4 @@ def aws_provider(settings: StackSettings) -> aws.Provider:
         region=settings.region,
         allowed_account_ids=settings.allowed_account_ids,
         default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags),
-        opts=pulumi.ResourceOptions(),
     )
