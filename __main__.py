@@ -19,49 +19,50 @@ try:
 except settings.SettingsError as exc:
     # RunError: the CLI prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(exc)) from None
+stack = config.stack  # the stack file's values; config.apis and config.catalog add the API catalog
 
-on_aws = pulumi.ResourceOptions(providers=[aws_provider(config)])
+on_aws = pulumi.ResourceOptions(providers=[aws_provider(stack)])
 
 # -- AWS platform --------------------------------------------------------------------------------
-network = Network("network", config.network, cluster_name=config.cluster_name, region=config.region,
-                  protect=config.protect, opts=on_aws)
-cluster = Cluster("cluster", config.cluster, cluster_name=config.cluster_name, vpc_id=network.vpc_id,
-                  private_subnet_ids=network.private_subnet_ids, protect=config.protect, opts=on_aws)
-node_groups = NodeGroups("node-groups", config.node_groups, cluster_name=config.cluster_name,
-                         kubernetes_version=config.cluster.version, subnet_ids=network.private_subnet_ids,
-                         instance_tags=config.tags, depends_on=[cluster.cluster, *network.egress], opts=on_aws)
+network = Network("network", stack.network, cluster_name=stack.cluster_name, region=stack.region,
+                  protect=stack.protect, opts=on_aws)
+cluster = Cluster("cluster", stack.cluster, cluster_name=stack.cluster_name, vpc_id=network.vpc_id,
+                  private_subnet_ids=network.private_subnet_ids, protect=stack.protect, opts=on_aws)
+node_groups = NodeGroups("node-groups", stack.node_groups, cluster_name=stack.cluster_name,
+                         kubernetes_version=stack.cluster.version, subnet_ids=network.private_subnet_ids,
+                         instance_tags=stack.tags, depends_on=[cluster.cluster, *network.egress], opts=on_aws)
 nodes = list(node_groups.groups.values())
-NodeAddons("node-addons", cluster_name=config.cluster_name, versions=config.cluster.addons,
+NodeAddons("node-addons", cluster_name=stack.cluster_name, versions=stack.cluster.addons,
            node_groups=nodes, opts=on_aws)
-registry = Registry("registry", config.registry, api_names=sorted(config.apis), prefix=config.cluster_name,
+registry = Registry("registry", stack.registry, api_names=sorted(config.apis), prefix=stack.cluster_name,
                     opts=on_aws)
-data = DataStores("data", config.catalog, prefix=config.cluster_name, protect=config.protect, opts=on_aws)
+data = DataStores("data", config.catalog, prefix=stack.cluster_name, protect=stack.protect, opts=on_aws)
 
 # -- platform add-ons on the cluster ---------------------------------------------------------------
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, on_aws.providers[0]])
 MetricsServer("metrics-server", k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
 lb_controller = LoadBalancerController(
-    "load-balancer-controller", cluster_name=config.cluster_name, region=config.region, vpc_id=network.vpc_id,
+    "load-balancer-controller", cluster_name=stack.cluster_name, region=stack.region, vpc_id=network.vpc_id,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
     k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
 
 # -- the APIs, one namespace per business domain ------------------------------------------------------
 namespaces = {}
 for namespace, apis in config.catalog.namespaces.items():
-    callers_of = [(api.namespace, api.spec.port) for api in config.apis.values() if namespace in api.spec.allow_from]
-    namespaces[namespace] = ApiNamespace(namespace, egress_to=callers_of, protect=config.protect, opts=on_cluster)
+    calls = [(api.namespace, api.spec.port) for api in config.apis.values() if namespace in api.spec.allow_from]
+    namespaces[namespace] = ApiNamespace(namespace, egress_to=calls, protect=stack.protect, opts=on_cluster)
 access = DataAccess(
     bucket_names={k: b.bucket for k, b in data.buckets.items()}, bucket_arns={k: b.arn for k, b in data.buckets.items()},
     table_names={k: t.name for k, t in data.tables.items()}, table_arns={k: t.arn for k, t in data.tables.items()})
 for name, api in config.apis.items():
-    ApiWorkload(name, api, repository_url=registry.repository_urls[name], region=config.region,
-                vpc_cidr=str(config.network.cidr), oidc_provider_arn=cluster.oidc_provider_arn,
+    ApiWorkload(name, api, repository_url=registry.repository_urls[name], region=stack.region,
+                vpc_cidr=str(stack.network.cidr), oidc_provider_arn=cluster.oidc_provider_arn,
                 oidc_provider_url=cluster.oidc_provider_url, data=access, load_balancer_controller=lb_controller.release,
                 opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                     depends_on=[namespaces[api.namespace].namespace])))
 
-pulumi.export("region", config.region)
-pulumi.export("clusterName", config.cluster_name)
+pulumi.export("region", stack.region)
+pulumi.export("clusterName", stack.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("oidcProviderUrl", cluster.oidc_provider_url)
@@ -69,6 +70,6 @@ pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("repositoryUrls", registry.repository_urls)
-pulumi.export("namespaces", {name: apis for name, apis in config.catalog.namespaces.items()})
+pulumi.export("namespaces", config.catalog.namespaces)
 pulumi.export("buckets", {k: b.bucket for k, b in data.buckets.items()})
 pulumi.export("tables", {k: t.name for k, t in data.tables.items()})

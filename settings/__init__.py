@@ -15,9 +15,10 @@ from typing import Any, Mapping
 import yaml
 from pydantic import ValidationError
 
+from settings import strict_yaml
 from settings.catalog import ApiSpec, Autoscaling, Catalog, Resources
 from settings.errors import SettingsError, from_validation_error, show
-from settings.models import ApiStackSettings, Canary, StackSettings
+from settings.models import Canary, StackSettings
 
 __all__ = ["Api", "Settings", "SettingsError", "StackSettings", "load", "from_pulumi", "NAMESPACE", "ROOT"]
 
@@ -50,9 +51,6 @@ class Settings:
     catalog: Catalog
     apis: dict[str, Api]
 
-    def __getattr__(self, name: str) -> Any:  # settings.cluster, settings.region, ...
-        return getattr(self.stack, name)
-
 
 def _decode(value: Any) -> Any:
     """The CLI hands structured config to the program as JSON text; plain strings stay strings."""
@@ -64,24 +62,10 @@ def _decode(value: Any) -> Any:
         return value
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a catalog declaring an API twice must be an error."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f'duplicate key "{key}" (line {key_node.start_mark.line + 1})', key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_catalog(path: Path) -> Catalog:
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = strict_yaml.load(path.read_text())
     except FileNotFoundError:
         raise SettingsError([f"{NAMESPACE}:catalog: \"{shown}\" does not exist"]) from None
     except yaml.YAMLError as exc:
@@ -125,9 +109,6 @@ def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
         for key, value in config.items()
         if key.startswith(f"{NAMESPACE}:") or key in FOREIGN_KEYS
     }
-    # aws:region is always a plain string; keep it verbatim.
-    if "aws:region" in config:
-        wanted["aws:region"] = config["aws:region"]
     try:
         stack_settings = StackSettings.model_validate({"project": project, "stack": stack, **wanted})
     except ValidationError as exc:

@@ -90,3 +90,13 @@ def test_the_real_command_prints_no_traceback(write_stack, tmp_path):
     assert result.returncode == 2
     assert result.stderr == "error: picturesocial:nodeGroups.general.minSize: 5 is greater than maxSize 4\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_key_given_twice_in_a_stack_file_is_an_error(tmp_path, capsys):
+    # The Pulumi CLI refuses such a file; the offline engine must not quietly take the last value.
+    text = (ROOT / "Pulumi.dev.yaml").read_text() + "  picturesocial:protect: true\n"
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(text)
+    assert main(["dev", "--config", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {path}") and 'duplicate key "picturesocial:protect"' in line, line

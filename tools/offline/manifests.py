@@ -38,12 +38,9 @@ def helm_values(graph: Graph) -> dict[str, dict[str, Any]]:
         for r in graph.of_type(HELM_RELEASE)}
 
 
-def write(graph: Graph, out: Path) -> tuple[int, int]:
-    written = 0
+def write(graph: Graph, out: Path) -> None:
     for folder, files in (("manifests", manifests(graph)), ("helm", helm_values(graph))):
         for relative, body in files.items():
             path = out / folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(yaml.safe_dump(body, sort_keys=False, default_flow_style=False))
-            written += 1
-    return len(manifests(graph)), len(helm_values(graph))

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from settings import strict_yaml
+
 SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
 
 
@@ -37,7 +39,7 @@ def _replace_secure(value: Any, path: str, secret_keys: set[str], key: str) -> A
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = strict_yaml.load(path.read_text())
     except FileNotFoundError:
         raise StackConfigError(f"{path}: no such stack file") from None
     except yaml.YAMLError as exc:
