@@ -7,7 +7,7 @@ STACK ?= dev
 STACKS := dev staging prod
 
 .DEFAULT_GOAL := help
-.PHONY: help venv synth synth-all test lock clean
+.PHONY: help venv synth synth-all snapshot diff test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,14 @@ synth: $(VENV)/.installed ## offline desired state of STACK (default dev) -> bui
 
 synth-all: $(VENV)/.installed ## offline synth of every stack
 	@for s in $(STACKS); do $(PY) -m tools.synth $$s || exit $$?; done
+
+snapshot: $(VENV)/.installed ## rewrite tests/snapshots/<stack>.json from the program
+	@for s in $(STACKS); do $(PY) -m tools.synth $$s --out build/synth/$$s > /dev/null && \
+	  cp build/synth/$$s/graph.json tests/snapshots/$$s.json && echo "tests/snapshots/$$s.json" || exit $$?; done
+
+BASE ?= origin/main
+diff: $(VENV)/.installed ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree
+	$(PY) -m tools.diff --base $(BASE)
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## the whole test suite, offline
 	$(PY) -m pytest

@@ -28,6 +28,26 @@ def ids(graph: Graph, typ: str, predicate=lambda r: True) -> set[str]:
     return {r["id"] for r in graph.of_type(typ) if predicate(r)}
 
 
+EXTRA_API = {
+    "namespace": "social", "port": 5200,
+    "probes": {"readinessPath": "/ready", "livenessPath": "/healthz"},
+    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+    "autoscaling": {"minReplicas": 2, "maxReplicas": 4, "cpuUtilization": 70},
+    "exposed": False, "allowFrom": ["pictures"],
+    "aws": {"dynamodb": {"pictures": ["Query"]}},
+}
+
+
+def with_extra_api(tmp_path: Path, stack: str = "dev") -> dict[str, Any]:
+    """Config overrides deploying a generated catalog with a third API, ``comments``."""
+    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
+    catalog["apis"]["comments"] = EXTRA_API
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog))
+    apis = {**stack_file(stack)["picturesocial:apis"], "comments": {"tag": "0.1.0"}}
+    return {"picturesocial:apis": apis, "picturesocial:catalog": str(path)}
+
+
 @pytest.fixture(scope="session")
 def graphs() -> dict[str, Graph]:
     return {stack: synthesize(stack) for stack in STACKS}

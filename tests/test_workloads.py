@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
-from conftest import stack_file
+from conftest import stack_file, with_extra_api
 from tools.offline import synthesize
-from tools.offline.engine import ROOT
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -214,20 +211,8 @@ def test_a_digest_pins_the_image(graphs):
 
 
 def test_adding_an_api_to_the_catalog_needs_no_code_change(tmp_path: Path):
-    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    catalog["apis"]["comments"] = {
-        "namespace": "social", "port": 5200,
-        "probes": {"readinessPath": "/ready", "livenessPath": "/healthz"},
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
-        "autoscaling": {"minReplicas": 2, "maxReplicas": 4, "cpuUtilization": 70},
-        "exposed": False, "allowFrom": ["pictures"],
-        "aws": {"dynamodb": {"pictures": ["Query"]}},
-    }
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    apis = {**stack_file("dev")["picturesocial:apis"], "comments": {"tag": "0.1.0"}}
     before = synthesize("dev")
-    after = synthesize("dev", config_overrides={"picturesocial:apis": apis, "picturesocial:catalog": str(path)})
+    after = synthesize("dev", config_overrides=with_extra_api(tmp_path))
     added = {(r["type"], r["name"]) for r in after.resources} - {(r["type"], r["name"]) for r in before.resources}
     assert (NAMESPACE, "social") in added
     assert ("aws:ecr/repository:Repository", "comments") in added

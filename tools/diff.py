@@ -1,0 +1,209 @@
+"""Offline diff of two desired-state graphs, with a guard against losing stateful resources.
+
+    python -m tools.diff OLD NEW [--allow URN ...]      # OLD, NEW: directories holding graph.json
+    python -m tools.diff --base REF [--stack S ...]    # synthesize REF (a git worktree) and the working tree
+
+Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it) or
+`- delete`. Exit 3 when a protected or stateful resource would be replaced or deleted and its URN is not
+acknowledged with --allow; 2 when a graph cannot be produced; 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from deepdiff import DeepDiff
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = ROOT / "tools" / "data" / "replacement_inputs.yaml"
+STACKS = ("dev", "staging", "prod")
+# Losing one of these loses data or takes the platform down: replacing or deleting needs --allow.
+STATEFUL = {
+    "aws:kms/key:Key", "eks:index:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ecr/repository:Repository",
+    "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "kubernetes:core/v1:Namespace",
+}
+GUARD_EXIT = 3
+
+
+@dataclass
+class Change:
+    kind: str  # create | update | replace | delete
+    urn: str
+    type: str
+    paths: list[str] = field(default_factory=list)
+    unknown: bool = False  # the type has no entry in the replacement table
+    guarded: bool = False  # protected or stateful, replaced or deleted
+
+    def line(self) -> str:
+        mark = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[self.kind]
+        detail = f" ({', '.join(self.paths)})" if self.paths else ""
+        note = " [unknown replacement behaviour]" if self.unknown else ""
+        return f"{mark} {self.kind} {self.urn}{detail}{note}"
+
+
+def load_table(path: Path = TABLE) -> dict[str, list[list[str]]]:
+    types = yaml.safe_load(path.read_text())["types"]
+    return {typ: [p.split(".") for p in entry["inputs"]] for typ, entry in types.items()}
+
+
+def _path(parts: list[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def changed_paths(old: dict, new: dict) -> list[tuple[list[Any], str]]:
+    tree = DeepDiff(old, new, view="tree", verbose_level=2)
+    found = {}
+    for items in tree.values():
+        for item in items:
+            parts = item.path(output_format="list")
+            found[_path(parts)] = parts
+    return [(parts, text) for text, parts in sorted(found.items())]
+
+
+def _forces(parts: list[Any], table_paths: list[list[str]]) -> bool:
+    keys = [str(p) for p in parts]
+    return any(keys[: len(t)] == t for t in table_paths)
+
+
+def _old_urns(resource: dict) -> list[str]:
+    """The URNs a resource was known by before, from its aliases (URN aliases and name aliases)."""
+    urns = []
+    for alias in resource.get("aliases", []):
+        if alias.startswith("urn:"):
+            urns.append(alias)
+            continue
+        spec = json.loads(alias)
+        if "urn" in spec:
+            urns.append(spec["urn"])
+        elif "name" in spec.get("spec", {}):
+            urns.append(resource["urn"].rsplit("::", 1)[0] + "::" + spec["spec"]["name"])
+    return urns
+
+
+def diff(old: dict, new: dict, table: dict[str, list[list[str]]] | None = None,
+         allow: set[str] = frozenset()) -> tuple[list[Change], int]:
+    """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count."""
+    table = load_table() if table is None else table
+    before = {r["urn"]: r for r in old["resources"]}
+    after = {r["urn"]: r for r in new["resources"]}
+    renamed = {}
+    for urn, resource in after.items():
+        if urn not in before:
+            for alias in _old_urns(resource):
+                if alias in before and alias not in after:
+                    renamed[urn] = alias
+    changes, unchanged = [], 0
+    for urn, resource in sorted(after.items()):
+        previous = before.get(urn) or before.get(renamed.get(urn, ""))
+        if previous is None:
+            changes.append(Change("create", urn, resource["type"]))
+            continue
+        paths = changed_paths(previous["inputs"], resource["inputs"])
+        if not paths:
+            unchanged += 1
+            continue
+        forcing = table.get(resource["type"])
+        if forcing is None:
+            changes.append(Change("update", urn, resource["type"], [p for _, p in paths], unknown=True))
+            continue
+        replacing = [text for parts, text in paths if _forces(parts, forcing)]
+        if replacing:
+            changes.append(Change("replace", urn, resource["type"], replacing))
+        else:
+            changes.append(Change("update", urn, resource["type"], [p for _, p in paths]))
+    gone = set(before) - set(after) - set(renamed.values())
+    for urn in sorted(gone):
+        changes.append(Change("delete", urn, before[urn]["type"]))
+    for change in changes:
+        if change.kind in ("replace", "delete") and change.urn not in allow:
+            previous = before.get(change.urn) or before.get(renamed.get(change.urn, ""), {})
+            change.guarded = bool(previous.get("protect")) or change.type in STATEFUL
+    return changes, unchanged
+
+
+def summary(changes: list[Change], unchanged: int) -> str:
+    count = {kind: sum(c.kind == kind for c in changes) for kind in ("create", "update", "replace", "delete")}
+    return (f"{count['create']} to create, {count['update']} to update, {count['replace']} to replace, "
+            f"{count['delete']} to delete, {unchanged} unchanged")
+
+
+def report(changes: list[Change], unchanged: int, out=None) -> int:
+    out = out or sys.stdout  # looked up per call: stdout may have been replaced since import
+    for change in changes:
+        print(change.line(), file=out)
+    guarded = [c for c in changes if c.guarded]
+    for change in guarded:
+        print(f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; "
+              f"acknowledge with --allow {change.urn})", file=out)
+    print(summary(changes, unchanged), file=out)
+    return GUARD_EXIT if guarded else 0
+
+
+def read_graph(directory: Path) -> dict:
+    return json.loads((Path(directory) / "graph.json").read_text())
+
+
+def synth_at(tree: Path, stack: str, out: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "tools.synth", stack, "--out", str(out)], cwd=tree,
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)})
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"synth of {stack} in {tree} failed: {last}")
+
+
+def diff_against_base(ref: str, stacks: list[str], allow: set[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
+        base_tree = Path(tmp) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base_tree), ref], cwd=ROOT,
+                       check=True, capture_output=True, text=True)
+        try:
+            code = 0
+            for stack in stacks:
+                synth_at(base_tree, stack, Path(tmp) / "old" / stack)
+                synth_at(ROOT, stack, Path(tmp) / "new" / stack)
+                print(f"== {stack}: {ref} -> working tree")
+                changes, unchanged = diff(read_graph(Path(tmp) / "old" / stack), read_graph(Path(tmp) / "new" / stack),
+                                          allow=allow)
+                code = max(code, report(changes, unchanged))
+            return code
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.diff", description=__doc__.split("\n")[0])
+    parser.add_argument("old", nargs="?", type=Path, help="directory with the old graph.json")
+    parser.add_argument("new", nargs="?", type=Path, help="directory with the new graph.json")
+    parser.add_argument("--base", help="git ref to synthesize and compare the working tree with")
+    parser.add_argument("--stack", action="append", choices=STACKS, help="with --base: only these stacks")
+    parser.add_argument("--allow", action="append", default=[], metavar="URN",
+                        help="acknowledge the replacement or deletion of this URN")
+    args = parser.parse_args(argv)
+    allow = set(args.allow)
+    try:
+        if args.base:
+            return diff_against_base(args.base, args.stack or list(STACKS), allow)
+        if not (args.old and args.new):
+            parser.error("give OLD and NEW directories, or --base REF")
+        changes, unchanged = diff(read_graph(args.old), read_graph(args.new), allow=allow)
+        return report(changes, unchanged)
+    except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        print(f"error: {detail.strip().splitlines()[-1] if detail.strip() else exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
