@@ -190,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", action="append", choices=STACKS, help="with --base: only these stacks")
     parser.add_argument("--allow", action="append", default=[], metavar="URN",
                         help="acknowledge the replacement or deletion of this URN")
+    parser.add_argument("--allow-file", type=Path,
+                        help="a file of URNs to acknowledge, one per line (# comments); reviewed in the PR")
     args = parser.parse_args(argv)
     allow = set(args.allow)
+    if args.allow_file and args.allow_file.exists():
+        allow |= {line.split("#", 1)[0].strip() for line in args.allow_file.read_text().splitlines()} - {""}
     try:
         if args.base:
             return diff_against_base(args.base, args.stack or list(STACKS), allow)

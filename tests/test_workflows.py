@@ -1,0 +1,62 @@
+"""The GitHub workflows: valid against the vendored workflow schema, and shaped as the README promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from tools.offline.engine import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def load(name):
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def test_every_workflow_validates_against_the_github_schema():
+    assert len(WORKFLOWS) >= 4
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                             *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  x:\n    steps: []\n")  # no runs-on
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                             str(broken)], capture_output=True, text=True)
+    assert result.returncode != 0
+
+
+def test_tests_run_on_every_push_and_pull_request():
+    workflow = load("test.yml")
+    assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
+    assert any(step.get("run") == "bash .ci/run" for step in workflow["jobs"]["test"]["steps"])
+
+
+def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
+    workflow = load("preview.yml")
+    assert workflow["permissions"]["id-token"] == "write"
+    preview = workflow["jobs"]["preview"]
+    assert "head.repo.full_name == github.repository" in preview["if"]
+    assert [m["stack"] for m in preview["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
+    steps = {step.get("uses", "").split("@")[0]: step for step in preview["steps"]}
+    assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
+    pulumi = steps["pulumi/actions"]["with"]
+    assert (pulumi["command"], pulumi["comment-on-pr"], pulumi["diff"]) == ("preview", True, True)
+    offline = workflow["jobs"]["offline-diff"]
+    assert "if" not in offline and any("make --no-print-directory diff" in s.get("run", "") for s in offline["steps"])
+
+
+def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
+    jobs = load("deploy.yml")["jobs"]
+    assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["verify", "dev", "staging"]
+    runs = [step.get("run", "") for step in jobs["verify"]["steps"]]
+    assert "bash .ci/run" in runs and any(r.startswith("make diff BASE=") for r in runs)
+    assert "self-hosted" in jobs["prod"]["with"]["runner"]
+    up = load("pulumi-up.yml")["jobs"]["up"]
+    assert up["environment"] == "${{ inputs.stack }}"
+    assert any(s.get("with", {}).get("command") == "up" for s in up["steps"])
