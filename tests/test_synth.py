@@ -63,3 +63,40 @@ def test_the_program_never_imports_the_offline_engine_or_mocks():
             for name in names:
                 assert not name.startswith(("tools", "tests")), f"{path} imports {name}"
                 assert "mocks" not in name, f"{path} imports {name}"
+
+
+def test_deploy_estimate_follows_the_longest_weighted_chain(graphs):
+    from tools.offline.estimate import critical_path
+
+    total, chain = critical_path(graphs["prod"])
+    types = [r["type"] for r in chain]
+    # The control plane, then a node group, dominate a from-scratch `pulumi up`.
+    assert types.index("eks:index:Cluster") < types.index("aws:eks/nodeGroup:NodeGroup")
+    assert 600 + 210 <= total <= 40 * 60
+    # Each link of the chain really depends on the one before it.
+    for earlier, later in zip(chain, chain[1:]):
+        assert _reaches(graphs["prod"].by_urn(), later["urn"], earlier["urn"])
+
+
+def test_estimate_weights_a_toy_graph(graphs):
+    from tools.offline.engine import Graph
+    from tools.offline.estimate import critical_path
+
+    def res(urn, typ, deps=()):
+        return {"urn": urn, "type": typ, "name": urn, "custom": True, "remote": False, "dependencies": list(deps)}
+
+    toy = Graph("p", "s", [res("a", "x"), res("b", "y", ["a"]), res("c", "z", ["a"]), res("d", "x", ["b", "c"])], {})
+    total, chain = critical_path(toy, {"x": 1, "y": 10, "z": 3})
+    assert total == 12 and [r["urn"] for r in chain] == ["a", "b", "d"]
+
+
+def _reaches(by_urn, start, target):
+    seen, todo = set(), [start]
+    while todo:
+        urn = todo.pop()
+        if urn == target:
+            return True
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(by_urn[urn]["dependencies"])
+    return False

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from tools.offline import Graph, SynthError, manifests, synthesize
 from tools.offline.engine import ROOT
+from tools.offline.estimate import critical_path
 
 
 def write(graph: Graph, out: Path) -> Path:
@@ -72,6 +73,10 @@ def summary(graph: Graph, console: Console) -> None:
     for row in api_rows(graph):
         apis.add_row(*row)
     console.print(apis)
+    total, chain = critical_path(graph)
+    console.print(f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "
+                  "tools/data/creation_times.yaml):")
+    console.print("  " + " -> ".join(f"{r['name']} ({r['type'].split(':')[-1]})" for r in chain))
     outputs = Table(title="stack outputs", title_justify="left")
     outputs.add_column("name")
     outputs.add_column("value")

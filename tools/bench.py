@@ -1,0 +1,116 @@
+"""Synth benchmark: prints figures as ratios, never asserts a time.
+
+    python -m tools.bench [--repeat N]
+
+1. floor: a process that imports the same packages and runs an empty program under the mock engine;
+2. `python -m tools.synth <stack>` per stack, as a ratio to the floor;
+3. in-process synth of generated catalogs of 2, 25 and 100 APIs: time, resources, cost per resource,
+   and the ratio to the 2-API catalog, so growth can be read directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from tools.offline import synthesize
+from tools.offline.engine import ROOT
+
+# Imports exactly the modules a synth imports (pulumi-aws loads submodules lazily: importing the
+# top-level packages alone would understate the floor), then runs an empty program.
+FLOOR_PROGRAM = """
+import asyncio, importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+import pulumi
+from pulumi.runtime import mocks
+from pulumi.runtime.stack import wait_for_rpcs
+class Empty(pulumi.runtime.Mocks):
+    def new_resource(self, args): return "", {}
+    def call(self, args): return {}
+loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
+mocks.set_mocks(Empty(), project="bench", stack="bench", preview=False)
+loop.run_until_complete(wait_for_rpcs())
+"""
+
+
+THIRD_PARTY = {"pulumi", "pulumi_aws", "pulumi_eks", "pulumi_kubernetes", "pydantic", "pydantic_core", "yaml",
+               "deepdiff", "rich", "google", "grpc"}
+
+
+def best_of(repeat: int, command: list[str]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def generated_catalog(count: int, directory: Path) -> dict[str, str]:
+    """Config overrides deploying ``count`` APIs: the two real ones plus generated copies of helloworld."""
+    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
+    template = catalog["apis"]["helloworld"]
+    for i in range(count - len(catalog["apis"])):
+        catalog["apis"][f"api-{i:03d}"] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
+    path = directory / f"catalog-{count}.yaml"
+    path.write_text(yaml.safe_dump(catalog))
+    base = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["picturesocial:apis"]
+    apis = {name: base.get(name, {"tag": "1.0.0"}) for name in catalog["apis"]}
+    return {"picturesocial:apis": apis, "picturesocial:catalog": str(path)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    args = parser.parse_args(argv)
+    console = Console(width=110, highlight=False)
+    console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                  f"best of {args.repeat}")
+
+    synthesize("dev")  # in this process: learn which third-party modules a synth imports
+    third_party = sorted(m for m in sys.modules if m.split(".")[0] in THIRD_PARTY and not m.endswith("__main__"))
+    floor = best_of(args.repeat, [sys.executable, "-c", FLOOR_PROGRAM, *third_party])
+    stacks = Table(title="synth per stack (new process each run)", title_justify="left")
+    for column in ("run", "seconds", "x floor"):
+        stacks.add_column(column, justify="right" if column != "run" else "left")
+    stacks.add_row(f"floor: the {len(third_party)} modules a synth imports + empty mock program",
+                   f"{floor:.2f}", "1.00")
+    with tempfile.TemporaryDirectory() as tmp:
+        for stack in ("dev", "staging", "prod"):
+            seconds = best_of(args.repeat, [sys.executable, "-m", "tools.synth", stack, "--out", f"{tmp}/{stack}"])
+            stacks.add_row(f"python -m tools.synth {stack}", f"{seconds:.2f}", f"{seconds / floor:.2f}")
+        console.print(stacks)
+
+        growth = Table(title="in-process synth of generated catalogs (dev)", title_justify="left")
+        for column in ("APIs", "resources", "seconds", "ms / resource", "x 2 APIs"):
+            growth.add_column(column, justify="right")
+        first = None
+        for count in (2, 25, 100):
+            overrides = generated_catalog(count, Path(tmp))
+            runs = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                graph = synthesize("dev", config_overrides=overrides)
+                runs.append(time.perf_counter() - start)
+            seconds, resources = min(runs), len(graph.resources)
+            first = first or seconds
+            growth.add_row(str(count), str(resources), f"{seconds:.2f}", f"{1000 * seconds / resources:.2f}",
+                           f"{seconds / first:.1f}")
+        console.print(growth)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
