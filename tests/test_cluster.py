@@ -20,10 +20,6 @@ def test_cluster_version_is_the_pinned_one(graph):
     assert eks(graph)["version"] == stack_file(graph.stack)["picturesocial:cluster"]["version"] == "1.33"
 
 
-def test_control_plane_logging_includes_audit_and_authenticator(graph):
-    assert {"api", "audit", "authenticator"} <= set(eks(graph)["enabledClusterLogTypes"])
-
-
 def test_control_plane_logs_expire(graph):
     group = one(graph, "aws:cloudwatch/logGroup:LogGroup", "control-plane")
     assert group["inputs"]["name"] == f"/aws/eks/picturesocial-{graph.stack}/cluster"

@@ -8,14 +8,6 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
-def test_every_launch_template_requires_imdsv2_with_hop_limit_1(graph):
-    templates = graph.of_type(LAUNCH_TEMPLATE)
-    assert templates
-    for template in templates:
-        assert template["inputs"]["metadataOptions"] == {
-            "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
-
-
 def test_every_root_volume_is_encrypted_gp3(graph):
     groups = stack_file(graph.stack)["picturesocial:nodeGroups"]
     for template in graph.of_type(LAUNCH_TEMPLATE):

@@ -17,12 +17,10 @@ def test_one_repository_per_api_named_after_stack(graph):
     assert names == {f"picturesocial-{graph.stack}/{api}" for api in apis}
 
 
-def test_every_repository_is_immutable_scanned_and_encrypted(graph):
+def test_every_repository_is_kms_encrypted(graph):
+    # Immutable tags and scan on push: policy ecr-immutable-scanned (test_policies.py).
     for repo in graph.of_type(REPOSITORY):
-        inputs = repo["inputs"]
-        assert inputs["imageTagMutability"] == "IMMUTABLE"
-        assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}
-        assert inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
+        assert repo["inputs"]["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
 
 
 def test_every_repository_expires_untagged_and_old_images(graph):

@@ -47,6 +47,7 @@ def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
     assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
     pulumi = steps["pulumi/actions"]["with"]
     assert (pulumi["command"], pulumi["comment-on-pr"], pulumi["diff"]) == ("preview", True, True)
+    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ matrix.stack }}.json")
     offline = workflow["jobs"]["offline-diff"]
     assert "if" not in offline and any("make --no-print-directory diff" in s.get("run", "") for s in offline["steps"])
 
@@ -59,4 +60,5 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
     assert "self-hosted" in jobs["prod"]["with"]["runner"]
     up = load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"
-    assert any(s.get("with", {}).get("command") == "up" for s in up["steps"])
+    (pulumi,) = [s["with"] for s in up["steps"] if s.get("with", {}).get("command") == "up"]
+    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ inputs.stack }}.json")

@@ -1,0 +1,335 @@
+"""The Picturesocial security and reliability baseline (../shared/reference/eks-baseline.md) as CrossGuard
+policies. The rules live here once: `pulumi preview --policy-pack policy` runs them on the real plan and
+the tests run them on the offline graph of every stack (tools/offline/policy_run.py).
+
+Self-contained on purpose (imports only pulumi_policy and the standard library): the CLI loads this
+module from policy/, the tests as policy.baseline.
+
+Under a real preview the analyzer sees pulumi-eks's children (aws:eks/cluster:Cluster); offline it sees
+the component's inputs (eks:index:Cluster). The EKS rules check both shapes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any, Callable, Iterable
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+MANDATORY = EnforcementLevel.MANDATORY
+EKS_COMPONENT = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+                       r"(@sha256:[a-f0-9]{64})?$")
+# Deleting any of these loses data or the platform (eks-baseline "Keeping data and resources").
+STATEFUL = {"aws:kms/key:Key", EKS_COMPONENT, EKS_CLUSTER, "aws:ec2/vpc:Vpc", "aws:ecr/repository:Repository",
+            "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "kubernetes:core/v1:Namespace"}
+
+
+def _get(props: Any, path: str, default: Any = None) -> Any:
+    for part in path.split("."):
+        if not isinstance(props, dict) or part not in props:
+            return default
+        props = props[part]
+    return props
+
+
+def _resource_policy(name: str, description: str, types: Iterable[str] | Callable[[str], bool],
+                     check: Callable[[ResourceValidationArgs], Iterable[str]],
+                     config_schema: PolicyConfigSchema | None = None) -> ResourceValidationPolicy:
+    applies = types if callable(types) else set(types).__contains__
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if applies(args.resource_type):
+            for message in check(args):
+                report(message)
+
+    return ResourceValidationPolicy(name=name, description=description, validate=validate,
+                                    enforcement_level=MANDATORY, config_schema=config_schema)
+
+
+# -- control plane -----------------------------------------------------------------------------------
+
+def _endpoint(args: ResourceValidationArgs) -> Iterable[str]:
+    props = args.props
+    if args.resource_type == EKS_CLUSTER:
+        props = props.get("vpcConfig") or {}
+    if not props.get("endpointPublicAccess", True if args.resource_type == EKS_CLUSTER else False):
+        return
+    cidrs = props.get("publicAccessCidrs") or []
+    if not cidrs or any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
+        yield (f"the public API endpoint is open to 0.0.0.0/0 ({cidrs or 'no allow-list'}); make it private "
+               "or list the operators' CIDRs")
+        return
+    allowed = [ipaddress.ip_network(c) for c in args.get_config().get("allowedPublicCidrs", [])]
+    for cidr in map(ipaddress.ip_network, cidrs):
+        if allowed and not any(cidr.subnet_of(a) for a in allowed):
+            yield f"public endpoint CIDR {cidr} is outside the stack's allowedPublicCidrs {[str(a) for a in allowed]}"
+
+
+def _logging(args: ResourceValidationArgs) -> Iterable[str]:
+    missing = {"audit", "authenticator"} - set(args.props.get("enabledClusterLogTypes") or [])
+    if missing:
+        yield f"control-plane logging lacks {sorted(missing)} (CIS 2.1.1)"
+
+
+def _secrets_encryption(args: ResourceValidationArgs) -> Iterable[str]:
+    if args.resource_type == EKS_COMPONENT:
+        encrypted = bool(args.props.get("encryptionConfigKeyArn"))
+    else:
+        encrypted = "secrets" in (_get(args.props, "encryptionConfig.resources") or [])
+    if not encrypted:
+        yield "Kubernetes secrets are not envelope-encrypted with a KMS key (CIS 5.3.1)"
+
+
+# -- nodes, registry, data -----------------------------------------------------------------------------
+
+def _imds(args: ResourceValidationArgs) -> Iterable[str]:
+    options = args.props.get("metadataOptions") or {}
+    if options.get("httpTokens") != "required" or options.get("httpPutResponseHopLimit") != 1:
+        yield (f"instances must require IMDSv2 with hop limit 1 (httpTokens={options.get('httpTokens')}, "
+               f"hop limit={options.get('httpPutResponseHopLimit')}): pods could borrow the node role")
+
+
+def _ecr(args: ResourceValidationArgs) -> Iterable[str]:
+    if args.props.get("imageTagMutability") != "IMMUTABLE":
+        yield "ECR tags must be IMMUTABLE: a pushed tag must always mean the same image"
+    if not _get(args.props, "imageScanningConfiguration.scanOnPush"):
+        yield "ECR repositories must scan on push"
+
+
+def _public_access_block(args: ResourceValidationArgs) -> Iterable[str]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    off = [flag for flag in flags if args.props.get(flag) is not True]
+    if off:
+        yield f"S3 public access is not fully blocked: {off} not true"
+
+
+def _bucket_encryption(args: ResourceValidationArgs) -> Iterable[str]:
+    rules = args.props.get("rules") or []
+    algorithms = {_get(r, "applyServerSideEncryptionByDefault.sseAlgorithm") for r in rules}
+    if not algorithms & {"aws:kms", "aws:kms:dsse", "AES256"}:
+        yield "S3 default encryption is not configured"
+
+
+def _pitr(args: ResourceValidationArgs) -> Iterable[str]:
+    if not _get(args.props, "pointInTimeRecovery.enabled"):
+        yield "DynamoDB tables must have point-in-time recovery"
+
+
+def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
+    document = args.props.get("policy")
+    if not isinstance(document, str):
+        return
+    statements = json.loads(document).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if "*" in action:
+                yield f"IAM policy grants wildcard action {action!r}; list the actions"
+
+
+# -- Kubernetes workloads ----------------------------------------------------------------------------
+
+def pod_spec(props: dict) -> dict | None:
+    if props.get("kind") == "Pod":
+        return props.get("spec")
+    return _get(props, "spec.template.spec")
+
+
+def _restricted_pod(args: ResourceValidationArgs) -> Iterable[str]:
+    spec = pod_spec(args.props)
+    if not spec:
+        return
+    pod = spec.get("securityContext") or {}
+    if pod.get("runAsNonRoot") is not True:
+        yield "pod securityContext.runAsNonRoot must be true"
+    if _get(pod, "seccompProfile.type") != "RuntimeDefault":
+        yield "pod securityContext.seccompProfile.type must be RuntimeDefault"
+    for container in spec.get("containers", []) + spec.get("initContainers", []):
+        name = container.get("name")
+        sc = container.get("securityContext") or {}
+        if sc.get("allowPrivilegeEscalation") is not False:
+            yield f"container {name}: allowPrivilegeEscalation must be false"
+        if sc.get("readOnlyRootFilesystem") is not True:
+            yield f"container {name}: readOnlyRootFilesystem must be true"
+        if "ALL" not in (_get(sc, "capabilities.drop") or []):
+            yield f"container {name}: capabilities must drop ALL"
+        if sc.get("privileged"):
+            yield f"container {name}: must not be privileged"
+        resources = container.get("resources") or {}
+        for kind in ("requests", "limits"):
+            missing = {"cpu", "memory"} - set(resources.get(kind) or {})
+            if missing:
+                yield f"container {name}: {kind} lack {sorted(missing)}"
+        for probe in ("readinessProbe", "livenessProbe"):
+            if not container.get(probe):
+                yield f"container {name}: {probe} is missing"
+
+
+def _no_default_namespace(args: ResourceValidationArgs) -> Iterable[str]:
+    if _get(args.props, "metadata.namespace") == "default":
+        yield "objects must live in their domain's namespace, never `default` (CKV_K8S_21)"
+
+
+def _internal_load_balancer(args: ResourceValidationArgs) -> Iterable[str]:
+    if _get(args.props, "spec.type") != "LoadBalancer":
+        return
+    annotations = _get(args.props, "metadata.annotations") or {}
+    if annotations.get("service.beta.kubernetes.io/aws-load-balancer-scheme") != "internal":
+        yield "LoadBalancer Service must carry aws-load-balancer-scheme: internal (no public load balancers)"
+    if _get(args.props, "spec.loadBalancerClass") != "service.k8s.aws/nlb":
+        yield "LoadBalancer Service must set loadBalancerClass service.k8s.aws/nlb (AWS Load Balancer Controller)"
+
+
+def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
+    spec = pod_spec(args.props) or {}
+    for container in spec.get("containers", []) + spec.get("initContainers", []):
+        image = container.get("image", "")
+        match = ECR_IMAGE.match(image)
+        if not match:
+            yield f"container {container.get('name')}: image {image!r} is not from ECR with an explicit tag"
+        elif match.group("tag") == "latest":
+            yield f"container {container.get('name')}: image tag `latest` is mutable"
+
+
+POD_TYPES = [DEPLOYMENT, "kubernetes:core/v1:Pod", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+             "kubernetes:batch/v1:Job"]
+
+RESOURCE_POLICIES = [
+    _resource_policy("eks-endpoint-private", "EKS API endpoint is private, or public only for an allow-list",
+                     [EKS_COMPONENT, EKS_CLUSTER], _endpoint, PolicyConfigSchema(properties={
+                         "allowedPublicCidrs": {"type": "array", "items": {"type": "string"}, "default": []}})),
+    _resource_policy("eks-control-plane-logging", "Control-plane logs include audit and authenticator",
+                     [EKS_COMPONENT, EKS_CLUSTER], _logging),
+    _resource_policy("eks-secrets-encryption", "Kubernetes secrets are encrypted with a KMS key",
+                     [EKS_COMPONENT, EKS_CLUSTER], _secrets_encryption),
+    _resource_policy("nodes-imdsv2-hop-limit-1", "Node launch templates require IMDSv2 with hop limit 1",
+                     ["aws:ec2/launchTemplate:LaunchTemplate"], _imds),
+    _resource_policy("ecr-immutable-scanned", "ECR repositories have immutable tags and scan on push",
+                     ["aws:ecr/repository:Repository"], _ecr),
+    _resource_policy("s3-public-access-blocked", "S3 public access is fully blocked",
+                     ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"], _public_access_block),
+    _resource_policy("s3-encrypted", "S3 default encryption is on",
+                     ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
+                     _bucket_encryption),
+    _resource_policy("dynamodb-pitr", "DynamoDB tables have point-in-time recovery",
+                     ["aws:dynamodb/table:Table"], _pitr),
+    _resource_policy("iam-no-wildcard-actions", "IAM policies grant no wildcard actions",
+                     ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"], _iam_wildcards),
+    _resource_policy("pods-restricted-profile",
+                     "Containers meet the restricted Pod Security profile, with requests, limits and probes",
+                     POD_TYPES, _restricted_pod),
+    _resource_policy("no-default-namespace", "No object in the default namespace",
+                     lambda typ: typ.startswith("kubernetes:"), _no_default_namespace),
+    _resource_policy("load-balancers-internal", "Every LoadBalancer Service is an internal NLB",
+                     ["kubernetes:core/v1:Service"], _internal_load_balancer),
+    _resource_policy("images-from-ecr-tagged", "Images come from ECR with an explicit tag, never latest",
+                     POD_TYPES, _ecr_images),
+]
+
+
+# -- stack policies ------------------------------------------------------------------------------------
+
+def _objects(args: StackValidationArgs, typ: str) -> list:
+    return [r for r in args.resources if r.resource_type == typ]
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _deployment_companions(args: StackValidationArgs, report: ReportViolation) -> None:
+    services = _objects(args, "kubernetes:core/v1:Service")
+    pdbs = _objects(args, "kubernetes:policy/v1:PodDisruptionBudget")
+    hpas = _objects(args, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    for deployment in _objects(args, DEPLOYMENT):
+        props = deployment.props
+        namespace, name = _get(props, "metadata.namespace"), _get(props, "metadata.name")
+        labels = _get(props, "spec.template.metadata.labels") or {}
+        same_ns = lambda objs: [o for o in objs if _get(o.props, "metadata.namespace") == namespace]  # noqa: E731
+        if not any(_selects(_get(s.props, "spec.selector") or {}, labels) for s in same_ns(services)):
+            report(f"Deployment {namespace}/{name} has no Service selecting its pods", deployment.urn)
+        if not any(_selects(_get(p.props, "spec.selector.matchLabels") or {}, labels) for p in same_ns(pdbs)):
+            report(f"Deployment {namespace}/{name} has no PodDisruptionBudget", deployment.urn)
+        targeted = any(_get(h.props, "spec.scaleTargetRef.name") == name for h in same_ns(hpas))
+        # A canary runs a fixed, small replica count beside its HPA-scaled stable Deployment.
+        fixed_canary = _get(props, "spec.selector.matchLabels.track") == "canary" and \
+            _get(props, "spec.replicas") is not None
+        if not targeted and not fixed_canary:
+            report(f"Deployment {namespace}/{name} has no HorizontalPodAutoscaler", deployment.urn)
+
+
+def _hpa_owns_replicas(args: StackValidationArgs, report: ReportViolation) -> None:
+    for hpa in _objects(args, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
+        namespace, target = _get(hpa.props, "metadata.namespace"), _get(hpa.props, "spec.scaleTargetRef.name")
+        for deployment in _objects(args, DEPLOYMENT):
+            if (_get(deployment.props, "metadata.namespace"), _get(deployment.props, "metadata.name")) == \
+                    (namespace, target) and _get(deployment.props, "spec.replicas") is not None:
+                report(f"Deployment {namespace}/{target} pins spec.replicas but is scaled by an HPA: every "
+                       "deployment would reset the scale", deployment.urn)
+
+
+def _default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
+    policies = _objects(args, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    for namespace in _objects(args, "kubernetes:core/v1:Namespace"):
+        name = _get(namespace.props, "metadata.name")
+        denies = [p for p in policies if _get(p.props, "metadata.namespace") == name
+                  and _get(p.props, "spec.podSelector") == {}
+                  and {"Ingress", "Egress"} <= set(_get(p.props, "spec.policyTypes") or [])
+                  and not _get(p.props, "spec.ingress") and not _get(p.props, "spec.egress")]
+        if not denies:
+            report(f"namespace {name} has no default-deny NetworkPolicy for ingress and egress", namespace.urn)
+
+
+def _node_groups_private(args: StackValidationArgs, report: ReportViolation) -> None:
+    for group in _objects(args, "aws:eks/nodeGroup:NodeGroup"):
+        subnets = [d for d in group.dependencies if d.resource_type == "aws:ec2/subnet:Subnet"]
+        if not subnets:
+            report(f"node group {group.name} depends on no subnet the policy can check", group.urn)
+        for subnet in subnets:
+            tags = subnet.props.get("tags") or {}
+            if subnet.props.get("mapPublicIpOnLaunch") or tags.get("kubernetes.io/role/internal-elb") != "1":
+                report(f"node group {group.name} uses subnet {subnet.name}, which is not private", group.urn)
+
+
+def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not args.get_config().get("requireProtection"):
+        return
+    for resource in args.resources:
+        if resource.resource_type in STATEFUL and not resource.opts.protect:
+            report(f"{resource.resource_type} {resource.name} holds state and must be protected in this stack",
+                   resource.urn)
+
+
+STACK_POLICIES = [
+    StackValidationPolicy(name="deployments-have-service-pdb-hpa",
+                          description="Every Deployment has a Service selecting it, a PDB and an HPA",
+                          validate=_deployment_companions, enforcement_level=MANDATORY),
+    StackValidationPolicy(name="hpa-owns-replicas", description="No HPA-targeted Deployment pins spec.replicas",
+                          validate=_hpa_owns_replicas, enforcement_level=MANDATORY),
+    StackValidationPolicy(name="namespaces-default-deny", description="Every namespace has a default-deny policy",
+                          validate=_default_deny, enforcement_level=MANDATORY),
+    StackValidationPolicy(name="node-groups-private-subnets", description="Node groups run only in private subnets",
+                          validate=_node_groups_private, enforcement_level=MANDATORY),
+    StackValidationPolicy(name="stateful-resources-protected",
+                          description="Stateful resources are protected where the stack requires it (prod)",
+                          validate=_protected_in_prod, enforcement_level=MANDATORY,
+                          config_schema=PolicyConfigSchema(properties={
+                              "requireProtection": {"type": "boolean", "default": False}})),
+]
+
+POLICIES = RESOURCE_POLICIES + STACK_POLICIES

@@ -1,0 +1,163 @@
+"""The CrossGuard baseline (policy/baseline.py) over every stack, and over a bad case per policy so that
+no policy can be silently inert."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from policy.baseline import POLICIES
+from tools.offline.engine import ROOT, Graph
+from tools.offline.policy_run import run, stack_policy_config
+
+BY_NAME = {p.name: p for p in POLICIES}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_satisfies_every_policy(graphs, stack):
+    violations = run(graphs[stack], POLICIES)
+    assert violations == [], "\n".join(map(str, violations))
+
+
+def test_prod_requires_protection_and_a_private_endpoint():
+    config = stack_policy_config("prod")
+    assert config["stateful-resources-protected"] == {"requireProtection": True}
+    assert config["eks-endpoint-private"] == {"allowedPublicCidrs": []}
+
+
+# -- one bad case per policy --------------------------------------------------------------------------
+
+def res(typ, name, inputs, *, protect=False, dependencies=()):
+    return {"urn": f"urn:pulumi:bad::picturesocial::{typ}::{name}", "type": typ, "name": name, "inputs": inputs,
+            "protect": protect, "parent": None, "custom": True, "remote": False, "ignoreChanges": [],
+            "deleteBeforeReplace": False, "aliases": [], "dependencies": list(dependencies)}
+
+
+def deployment(name="api", *, replicas=None, probes=True, image="111122223333.dkr.ecr.us-east-1.amazonaws.com/x/api:1.0",
+               namespace="apps"):
+    container = {"name": name, "image": image,
+                 "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                     "capabilities": {"drop": ["ALL"]}},
+                 "resources": {"requests": {"cpu": "1", "memory": "1Mi"}, "limits": {"cpu": "1", "memory": "1Mi"}}}
+    if probes:
+        container |= {"readinessProbe": {"httpGet": {"path": "/r"}}, "livenessProbe": {"httpGet": {"path": "/l"}}}
+    spec = {"selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [container]}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return res("kubernetes:apps/v1:Deployment", name, {"kind": "Deployment",
+               "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+
+
+def companions(name="api", namespace="apps"):
+    meta = {"name": name, "namespace": namespace}
+    return [res("kubernetes:core/v1:Service", name, {"metadata": meta, "spec": {"type": "ClusterIP",
+                                                                               "selector": {"app": name}}}),
+            res("kubernetes:policy/v1:PodDisruptionBudget", name, {"metadata": meta, "spec": {
+                "selector": {"matchLabels": {"app": name}}}}),
+            res("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", name, {"metadata": meta, "spec": {
+                "scaleTargetRef": {"name": name}}})]
+
+
+PUBLIC_SUBNET = res("aws:ec2/subnet:Subnet", "public-a", {"mapPublicIpOnLaunch": False,
+                                                          "tags": {"kubernetes.io/role/elb": "1"}})
+
+BAD_CASES = [
+    ("eks-endpoint-private", [res("eks:index:Cluster", "eks", {"endpointPublicAccess": True,
+                                                               "publicAccessCidrs": ["0.0.0.0/0"]})],
+     {}, "open to 0.0.0.0/0"),
+    ("eks-endpoint-private", [res("aws:eks/cluster:Cluster", "eks", {"vpcConfig": {"endpointPublicAccess": True}})],
+     {}, "open to 0.0.0.0/0"),
+    ("eks-endpoint-private", [res("eks:index:Cluster", "eks", {"endpointPublicAccess": True,
+                                                               "publicAccessCidrs": ["198.51.100.0/24"]})],
+     {"eks-endpoint-private": {"allowedPublicCidrs": ["203.0.113.0/24"]}}, "outside the stack's allowedPublicCidrs"),
+    ("eks-control-plane-logging", [res("eks:index:Cluster", "eks", {"enabledClusterLogTypes": ["api"]})],
+     {}, "lacks ['audit', 'authenticator']"),
+    ("eks-secrets-encryption", [res("eks:index:Cluster", "eks", {})], {}, "not envelope-encrypted"),
+    ("eks-secrets-encryption", [res("aws:eks/cluster:Cluster", "eks", {"encryptionConfig": {"resources": []}})],
+     {}, "not envelope-encrypted"),
+    ("nodes-imdsv2-hop-limit-1", [res("aws:ec2/launchTemplate:LaunchTemplate", "lt", {"metadataOptions": {
+        "httpTokens": "required", "httpPutResponseHopLimit": 2}})], {}, "hop limit=2"),
+    ("ecr-immutable-scanned", [res("aws:ecr/repository:Repository", "r", {"imageTagMutability": "MUTABLE",
+                                                                         "imageScanningConfiguration": {}})],
+     {}, "IMMUTABLE"),
+    ("s3-public-access-blocked", [res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "b", {
+        "blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True,
+        "restrictPublicBuckets": True})], {}, "['blockPublicPolicy'] not true"),
+    ("s3-encrypted", [res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                          "b", {"rules": []})], {}, "default encryption is not configured"),
+    ("dynamodb-pitr", [res("aws:dynamodb/table:Table", "t", {"pointInTimeRecovery": {"enabled": False}})],
+     {}, "point-in-time recovery"),
+    ("iam-no-wildcard-actions", [res("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({
+        "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]})})], {}, "wildcard action 's3:*'"),
+    ("pods-restricted-profile", [deployment(probes=False)], {}, "readinessProbe is missing"),
+    ("no-default-namespace", [res("kubernetes:core/v1:ConfigMap", "c", {"metadata": {"name": "c",
+                                                                                     "namespace": "default"}})],
+     {}, "never `default`"),
+    ("load-balancers-internal", [res("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"},
+                                                                         "spec": {"type": "LoadBalancer"}})],
+     {}, "aws-load-balancer-scheme: internal"),
+    ("images-from-ecr-tagged", [deployment(image="nginx:latest")], {}, "is not from ECR with an explicit tag"),
+    ("images-from-ecr-tagged", [deployment(image="111122223333.dkr.ecr.us-east-1.amazonaws.com/x/api:latest")],
+     {}, "`latest` is mutable"),
+    ("deployments-have-service-pdb-hpa", [deployment()], {}, "has no Service selecting its pods"),
+    ("hpa-owns-replicas", [deployment(replicas=3), *companions()], {}, "pins spec.replicas"),
+    ("namespaces-default-deny", [res("kubernetes:core/v1:Namespace", "apps", {"metadata": {"name": "apps"}})],
+     {}, "has no default-deny NetworkPolicy"),
+    ("node-groups-private-subnets", [PUBLIC_SUBNET, res("aws:eks/nodeGroup:NodeGroup", "general", {},
+                                                        dependencies=[PUBLIC_SUBNET["urn"]])],
+     {}, "uses subnet public-a, which is not private"),
+    ("stateful-resources-protected", [res("aws:dynamodb/table:Table", "t", {"pointInTimeRecovery": {"enabled": True}})],
+     {"stateful-resources-protected": {"requireProtection": True}}, "must be protected"),
+]
+
+
+@pytest.mark.parametrize("policy, resources, config, message", BAD_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CASES)])
+def test_each_policy_reports_its_bad_case(policy, resources, config, message):
+    violations = run(Graph("picturesocial", "bad", resources, {}), [BY_NAME[policy]], config)
+    assert violations, f"{policy} stayed silent"
+    assert any(message in v.message for v in violations), [v.message for v in violations]
+
+
+def test_no_policy_is_without_a_bad_case():
+    assert {case[0] for case in BAD_CASES} == set(BY_NAME)
+
+
+def test_a_good_resource_passes_the_same_policies():
+    good = [deployment(), *companions()]
+    assert run(Graph("picturesocial", "good", good, {}), POLICIES, {}) == []
+
+
+# -- removing a safeguard from the program --------------------------------------------------------------
+
+def test_dropping_the_probes_from_the_program_fails_with_the_policys_message(tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", "tests"))
+    api = copy / "workloads" / "api.py"
+    source = api.read_text()
+    assert source.count("readiness_probe=probe(") == 1
+    api.write_text(source.replace("readiness_probe=probe(", "readiness_probe=None and probe("))
+    result = subprocess.run([sys.executable, "-m", "tools.synth", "prod", "--out", str(tmp_path / "out")], cwd=copy,
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(copy)})
+    assert result.returncode == 0, result.stderr
+    body = json.loads((tmp_path / "out" / "graph.json").read_text())
+    graph = Graph(body["project"], body["stack"], body["resources"], body["outputs"])
+    messages = {v.message for v in run(graph, POLICIES)}
+    assert messages == {"container helloworld: readinessProbe is missing", "container pictures: readinessProbe is missing"}
+
+
+def test_opening_the_endpoint_in_the_graph_fails_with_the_policys_message(graphs):
+    body = json.loads(graphs["prod"].to_json())
+    eks = next(r for r in body["resources"] if r["type"] == "eks:index:Cluster")
+    eks["inputs"] |= {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}
+    violations = run(Graph("picturesocial", "prod", body["resources"], {}), POLICIES)
+    assert [v.policy for v in violations] == ["eks-endpoint-private"]
+    assert "open to 0.0.0.0/0" in violations[0].message

@@ -1,0 +1,81 @@
+"""Runs the CrossGuard policies (policy/baseline.py) over an offline graph, as the analyzer would over a
+plan: every resource through the resource policies, the whole stack through the stack policies.
+
+The policy configuration is the same file `pulumi preview --policy-pack-config` takes
+(policy/config/<stack>.json), with each policy's schema defaults applied as the engine applies them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+
+from tools.offline.engine import ROOT, Graph
+
+CONFIG_DIR = ROOT / "policy" / "config"
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    urn: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.policy}] {self.message} ({self.urn or 'stack'})"
+
+
+def stack_policy_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, dict[str, Any]]:
+    path = directory / f"{stack}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _config(policy, given: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    schema = policy.config_schema.properties if policy.config_schema else {}
+    defaults = {key: spec["default"] for key, spec in schema.items() if "default" in spec}
+    return {**defaults, **given.get(policy.name, {})}
+
+
+def policy_resources(graph: Graph) -> list[PolicyResource]:
+    made: dict[str, PolicyResource] = {}
+    for record in graph.resources:
+        options = PolicyResourceOptions(
+            protect=record["protect"], ignore_changes=record["ignoreChanges"],
+            delete_before_replace=record["deleteBeforeReplace"], aliases=record["aliases"],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=record["parent"])
+        made[record["urn"]] = PolicyResource(record["type"], record["inputs"], record["urn"], record["name"],
+                                             options, None, None, [], {})
+    for record in graph.resources:
+        resource = made[record["urn"]]
+        resource.parent = made.get(record["parent"])
+        resource.dependencies = [made[d] for d in record["dependencies"] if d in made]
+    return list(made.values())
+
+
+def run(graph: Graph, policies: list, config: dict[str, dict[str, Any]] | None = None) -> list[Violation]:
+    config = stack_policy_config(graph.stack) if config is None else config
+    violations: list[Violation] = []
+    resources = policy_resources(graph)
+    for policy in policies:
+        settings = _config(policy, config)
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                args = ResourceValidationArgs(resource.resource_type, resource.props, resource.urn, resource.name,
+                                              resource.opts, None, settings)
+                policy.validate(args, lambda message, urn=None, _r=resource, _p=policy:
+                                violations.append(Violation(_p.name, urn or _r.urn, message)))
+        else:
+            policy.validate(StackValidationArgs(resources, settings), lambda message, urn=None, _p=policy:
+                            violations.append(Violation(_p.name, urn, message)))
+    return violations
