@@ -7,7 +7,7 @@ STACK ?= dev
 STACKS := dev staging prod
 
 .DEFAULT_GOAL := help
-.PHONY: help venv synth synth-all snapshot diff bench test lock clean
+.PHONY: help venv synth synth-all snapshot diff bench preflight smoke test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ snapshot: $(VENV)/.installed ## rewrite tests/snapshots/<stack>.json from the pr
 BASE ?= origin/main
 diff: $(VENV)/.installed ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree
 	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt
+
+preflight: $(VENV)/.installed ## before `pulumi up`: account, region, images, quotas (AWS credentials)
+	$(PY) -m tools.preflight $(STACK)
+
+smoke: $(VENV)/.installed ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
+	$(PY) -m tools.smoke $(STACK)
 
 bench: $(VENV)/.installed ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench

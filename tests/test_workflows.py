@@ -60,5 +60,10 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
     assert "self-hosted" in jobs["prod"]["with"]["runner"]
     up = load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"
+    runs = [s.get("run", "") or s.get("with", {}).get("command", "") for s in up["steps"]]
+    preflight = next(i for i, r in enumerate(runs) if r.startswith("make preflight"))
+    deploy = runs.index("up")
+    smoke = next(i for i, r in enumerate(runs) if "make smoke" in r)
+    assert preflight < deploy < smoke
     (pulumi,) = [s["with"] for s in up["steps"] if s.get("with", {}).get("command") == "up"]
     assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ inputs.stack }}.json")

@@ -1,0 +1,253 @@
+"""preflight and smoke against moto (in-process AWS emulation): no credentials, no network to AWS.
+Where moto does not emulate an API (EKS add-ons, ECR scan findings), that single call is stubbed with
+botocore's Stubber on the client the check uses for it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from conftest import stack_file
+from tools import preflight as preflight_tool
+from tools import smoke as smoke_tool
+from tools.offline.engine import ROOT
+from tools.ops import Aws, load_settings
+
+DEV_ACCOUNT = "111122223333"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def cloud(monkeypatch):
+    for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_CA_BUNDLE"]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+def push(session, api, tag, stack="dev"):
+    ecr = session.client("ecr")
+    repo = f"picturesocial-{stack}/{api}"
+    try:
+        ecr.create_repository(repositoryName=repo, imageTagMutability="IMMUTABLE")
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": f"sha256:{api}{tag}"}, "layers": []})
+    return ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"]
+
+
+def push_all(session, stack="dev"):
+    return {api: push(session, api, values["tag"], stack) for api, values in stack_file(stack)["picturesocial:apis"].items()}
+
+
+def run_preflight(session, stack="dev", config_file=None):
+    config = load_settings(stack, config_file)
+    args = argparse.Namespace(pin=False, config=config_file)
+    return preflight_tool.preflight(args, Aws(session=session, region=config.stack.region), config)
+
+
+# -- preflight ---------------------------------------------------------------------------------------
+
+def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
+    push_all(cloud)
+    assert preflight_tool.main(["dev"]) == 0
+    out = capsys.readouterr().out
+    assert "ok: 0 failed" in out
+    report = run_preflight(cloud)
+    for check in ("credentials", "account", "region", "image helloworld:1.0.0", "image pictures:1.0.0",
+                  "quota: NAT gateways per AZ"):
+        assert report.status(check) == "pass", check
+    # moto has no EC2 Elastic IP quota: the documented fallback says so.
+    assert report.status("quota: Elastic IPs") == "warn"
+    assert "EC2 default" in dict((r[0], r[2]) for r in report.rows)["quota: Elastic IPs"]
+
+
+def test_wrong_account_fails(cloud, monkeypatch):
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+    report = run_preflight(cloud)
+    assert report.status("account") == "fail" and report.failed
+
+
+def test_wrong_region_fails(cloud):
+    push_all(cloud)
+    config = load_settings("dev")
+    session = boto3.Session(region_name="eu-west-1")
+    report = preflight_tool.preflight(argparse.Namespace(pin=False, config=None), Aws(session, config.stack.region),
+                                      config)
+    assert report.status("region") == "fail"
+    assert report.status("image pictures:1.0.0") == "pass"  # calls still go to the stack's region
+
+
+def test_a_tag_that_was_never_pushed_fails(cloud):
+    push(cloud, "helloworld", "1.0.0")
+    push(cloud, "pictures", "0.9.0")
+    report = run_preflight(cloud)
+    assert report.status("image pictures:1.0.0") == "fail"
+    assert report.status("image helloworld:1.0.0") == "pass"
+
+
+def test_a_digest_that_does_not_match_the_tag_fails(cloud, write_stack):
+    push_all(cloud)
+    wrong = "sha256:" + "0" * 64
+    apis = {**stack_file("dev")["picturesocial:apis"], "pictures": {"tag": "1.0.0", "digest": wrong}}
+    report = run_preflight(cloud, config_file=write_stack({"picturesocial:apis": apis}))
+    assert report.status("image pictures:1.0.0") == "fail"
+    assert wrong in dict((r[0], r[2]) for r in report.rows)["image pictures:1.0.0"]
+
+
+def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
+    push(cloud, "helloworld", "1.0.0")
+    report = run_preflight(cloud)
+    assert report.status("image pictures:1.0.0") == "warn"
+    assert "created by this deployment" in dict((r[0], r[2]) for r in report.rows)["image pictures:1.0.0"]
+
+
+def test_exhausted_elastic_ip_quota_fails(cloud):
+    push_all(cloud)
+    ec2 = cloud.client("ec2")
+    for _ in range(5):
+        ec2.allocate_address(Domain="vpc")
+    report = run_preflight(cloud)
+    assert report.status("quota: Elastic IPs") == "fail"
+
+
+def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
+    push_all(cloud)
+    ec2 = cloud.client("ec2")
+    for _ in range(5):
+        ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
+            {"Key": "project", "Value": "picturesocial"}, {"Key": "environment", "Value": "dev"}]}])
+    assert run_preflight(cloud).status("quota: Elastic IPs") == "warn"  # passes, with the fallback note
+
+
+def test_pin_writes_digests_and_keeps_comments(cloud, tmp_path, capsys):
+    digests = push_all(cloud)
+    path = tmp_path / "Pulumi.dev.yaml"
+    original = (ROOT / "Pulumi.dev.yaml").read_text()
+    path.write_text(original)
+    assert preflight_tool.main(["dev", "--config", str(path), "--pin"]) == 0
+    text = path.read_text()
+    assert text.splitlines()[0] == original.splitlines()[0] and text.splitlines()[0].startswith("# dev:")
+    config = load_settings("dev", path)
+    assert {name: api.digest for name, api in config.apis.items()} == digests
+    # Nothing but the two digests changed.
+    changed = [line for line in text.splitlines() if line not in original.splitlines()]
+    assert len(changed) == 2 and all("digest" in line for line in changed)
+
+
+def test_without_credentials_one_line_and_exit_1(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(ROOT)}
+    for tool in ("preflight", "smoke"):
+        result = subprocess.run([sys.executable, "-m", f"tools.{tool}", "dev"], cwd=ROOT, capture_output=True,
+                                text=True, env=env)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: no usable AWS credentials") and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# -- smoke ---------------------------------------------------------------------------------------------
+
+def deploy_cluster(session, version="1.33", nodes=2):
+    eks = session.client("eks")
+    eks.create_cluster(name="picturesocial-dev", version=version, roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/eks",
+                       resourcesVpcConfig={"subnetIds": []})
+    nodegroup = eks.create_nodegroup(clusterName="picturesocial-dev", nodegroupName="general-abc1234",
+                                     nodeRole=f"arn:aws:iam::{DEV_ACCOUNT}:role/node", subnets=["subnet-1"],
+                                     scalingConfig={"minSize": 2, "maxSize": 4, "desiredSize": 2})["nodegroup"]
+    autoscaling = session.client("autoscaling")
+    autoscaling.create_launch_configuration(LaunchConfigurationName="nodes", ImageId="ami-12c6146b",
+                                            InstanceType="t3.medium")
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName=nodegroup["resources"]["autoScalingGroups"][0]["name"],
+                                          LaunchConfigurationName="nodes", MinSize=nodes, MaxSize=4,
+                                          DesiredCapacity=nodes, AvailabilityZones=[f"{REGION}a"])
+
+
+def stubbed_addons(session, status="ACTIVE"):
+    """moto does not emulate DescribeAddon: stub exactly that call."""
+    client = session.client("eks")
+    stub = Stubber(client)
+    pinned = load_settings("dev").stack.cluster.addons
+    for addon in smoke_tool.ADDONS:
+        stub.add_response("describe_addon", {"addon": {"addonName": addon, "clusterName": "picturesocial-dev",
+                                                       "status": status, "addonVersion": pinned[addon]}},
+                          {"clusterName": "picturesocial-dev", "addonName": addon})
+    stub.activate()
+    return client
+
+
+def stubbed_scans(session, counts):
+    """moto does not emulate ECR scan findings: stub exactly DescribeImageScanFindings."""
+    client = session.client("ecr")
+    stub = Stubber(client)
+    for api in ("helloworld", "pictures"):
+        stub.add_response("describe_image_scan_findings", {"imageScanFindings": {
+            "findingSeverityCounts": counts.get(api, {})}},
+            {"repositoryName": f"picturesocial-dev/{api}", "imageId": {"imageTag": "1.0.0"}})
+    stub.activate()
+    return client
+
+
+def run_smoke(session, *, addon_status="ACTIVE", counts=None):
+    config = load_settings("dev")
+    clients = smoke_tool.Clients(eks=session.client("eks"), addons=stubbed_addons(session, addon_status),
+                                 scans=stubbed_scans(session, counts or {}), autoscaling=session.client("autoscaling"))
+    return smoke_tool.smoke(argparse.Namespace(kubeconfig=None), Aws(session, REGION), config, clients)
+
+
+def test_smoke_passes_on_a_healthy_deployment(cloud, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    deploy_cluster(cloud)
+    report = run_smoke(cloud)
+    assert not report.failed, report.rows
+    for check in ("cluster", "node group general", "add-on coredns", "scan pictures:1.0.0"):
+        assert report.status(check) == "pass", check
+    assert report.status("deployments") == "skip"
+
+
+def test_a_node_group_that_is_not_active_fails(cloud):
+    deploy_cluster(cloud)
+    # moto always reports ACTIVE and has no API to degrade a node group: set its status in the emulator.
+    from moto.eks.models import eks_backends
+    eks_backends[DEV_ACCOUNT][REGION].clusters["picturesocial-dev"].nodegroups["general-abc1234"].status = "DEGRADED"
+    report = run_smoke(cloud)
+    assert report.status("node group general") == "fail"
+
+
+def test_too_few_nodes_fail(cloud):
+    deploy_cluster(cloud, nodes=1)
+    assert run_smoke(cloud).status("node group general") == "fail"
+
+
+def test_a_cluster_at_another_version_fails(cloud):
+    deploy_cluster(cloud, version="1.32")
+    assert run_smoke(cloud).status("cluster") == "fail"
+
+
+def test_a_degraded_addon_fails(cloud):
+    deploy_cluster(cloud)
+    assert run_smoke(cloud, addon_status="DEGRADED").status("add-on vpc-cni") == "fail"
+
+
+def test_critical_findings_fail_and_high_findings_warn(cloud):
+    deploy_cluster(cloud)
+    report = run_smoke(cloud, counts={"pictures": {"CRITICAL": 2, "HIGH": 1}, "helloworld": {"HIGH": 3}})
+    assert report.status("scan pictures:1.0.0") == "fail"
+    assert report.status("scan helloworld:1.0.0") == "warn"

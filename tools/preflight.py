@@ -1,0 +1,175 @@
+"""Before `pulumi up`: the right account and region, every image pushed, quota headroom. Read-only.
+
+    python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
+
+--pin resolves each API's tag to its digest in ECR and writes the digests into Pulumi.<stack>.yaml
+(comments and order kept), so the deployment runs exactly the image that was scanned.
+Exit 0 when nothing failed, 1 otherwise (and without credentials: one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+from ruamel.yaml import YAML
+
+import settings
+from tools.offline.engine import ROOT
+from tools.ops import Aws, Report, main_for
+
+# EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
+# per region; VPC user guide: 5 NAT gateways per Availability Zone).
+EIP_QUOTA = ("ec2", "L-0263D0A3", 5)
+NAT_QUOTA = ("vpc", "L-FE5A380F", 5)
+
+
+def images(config: settings.Settings) -> list[tuple[str, str, str | None]]:
+    """(api, tag, digest) of every image the stack deploys, canaries included."""
+    out = []
+    for name, api in sorted(config.apis.items()):
+        out.append((name, api.tag, api.digest))
+        if api.canary:
+            out.append((name, api.canary.tag, None))
+    return out
+
+
+def repository(config: settings.Settings, api: str) -> str:
+    return f"{config.stack.cluster_name}/{api}"
+
+
+def find_image(ecr, repo: str, tag: str) -> str | None:
+    """The digest of repo:tag; None when the tag is not there. Raises RepositoryNotFoundException."""
+    try:
+        details = ecr.describe_images(repositoryName=repo, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ImageNotFoundException":
+            return None
+        raise
+    return details[0]["imageDigest"] if details else None
+
+
+def quota(quotas, code: tuple[str, str, int]) -> tuple[float, str]:
+    service, quota_code, default = code
+    try:
+        return quotas.get_service_quota(ServiceCode=service, QuotaCode=quota_code)["Quota"]["Value"], "Service Quotas"
+    except ClientError as exc:
+        return default, f"the EC2 default ({exc.response['Error']['Code']} from Service Quotas)"
+
+
+def ours(tags: list[dict] | None, config: settings.Settings) -> bool:
+    """Tagged by this stack's provider default tags: already counted in what the stack needs."""
+    values = {t["Key"]: t["Value"] for t in tags or []}
+    return values.get("project") == config.stack.project and values.get("environment") == config.stack.stack
+
+
+def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
+    identity = aws.client("sts").get_caller_identity()
+    report.add("credentials", "pass", identity["Arn"])
+    account, allowed = identity["Account"], config.stack.allowed_account_ids
+    report.add("account", "pass" if account in allowed else "fail",
+               f"{account} is {'' if account in allowed else 'not '}in aws:allowedAccountIds {allowed}")
+    session_region = aws.session.region_name
+    if session_region is None:
+        report.add("region", "warn", f"the session has no region; every call uses the stack's {aws.region}")
+    else:
+        report.add("region", "pass" if session_region == aws.region else "fail",
+                   f"session region {session_region}, stack region {aws.region}")
+
+
+def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
+    ecr = aws.client("ecr")
+    for api, tag, digest in images(config):
+        name, repo = f"image {api}:{tag}", repository(config, api)
+        try:
+            found = find_image(ecr, repo, tag)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
+                raise
+            report.add(name, "warn", f"repository {repo} is created by this deployment; the image is missing "
+                                     "and must be pushed before the pods can start")
+            continue
+        if found is None:
+            report.add(name, "fail", f"{repo}:{tag} was never pushed: pods would sit in ImagePullBackOff")
+        elif digest and digest != found:
+            report.add(name, "fail", f"the stack pins {digest} but {repo}:{tag} is {found}")
+        else:
+            report.add(name, "pass", found)
+
+
+def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:
+    ec2, quotas = aws.client("ec2"), aws.client("service-quotas")
+    network = config.stack.network
+    nats_needed = network.availability_zones if network.nat_gateways == "perAz" else 1
+
+    eip_quota, source = quota(quotas, EIP_QUOTA)
+    used = [a for a in ec2.describe_addresses()["Addresses"] if not ours(a.get("Tags"), config)]
+    status = "pass" if len(used) + nats_needed <= eip_quota else "fail"
+    if status == "pass" and source != "Service Quotas":
+        status = "warn"
+    report.add("quota: Elastic IPs", status, f"{len(used)} in use by others + {nats_needed} for NAT <= "
+               f"{eip_quota:g}? (quota from {source})")
+
+    nat_quota, source = quota(quotas, NAT_QUOTA)
+    subnets = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
+    per_zone: dict[str, int] = {}
+    for nat in ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]:
+        if not ours(nat.get("Tags"), config):
+            zone = subnets.get(nat["SubnetId"], "?")
+            per_zone[zone] = per_zone.get(zone, 0) + 1
+    busiest = max(per_zone.values(), default=0)
+    status = "pass" if busiest + 1 <= nat_quota else "fail"
+    if status == "pass" and source != "Service Quotas":
+        status = "warn"
+    report.add("quota: NAT gateways per AZ", status,
+               f"at most {busiest} in a zone by others + 1 <= {nat_quota:g}? (quota from {source})")
+
+
+def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
+    report = Report(f"preflight {config.stack.stack}")
+    check_identity(report, aws, config)
+    check_images(report, aws, config)
+    check_quotas(report, aws, config)
+    if args.pin:
+        pin(report, aws, config, args.config or ROOT / f"Pulumi.{config.stack.stack}.yaml")
+    return report
+
+
+def pin(report: Report, aws: Aws, config: settings.Settings, stack_file: Path) -> None:
+    """Writes each API's digest next to its tag, keeping the file's comments, order and quoting."""
+    yaml = YAML()  # round-trip
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # keep `name: {tag: ..., digest: ...}` on its line instead of folding it
+    document = yaml.load(stack_file.read_text())
+    entries = document["config"]["picturesocial:apis"]
+    ecr = aws.client("ecr")
+    changed = 0
+    for name, api in sorted(config.apis.items()):
+        try:
+            digest = find_image(ecr, repository(config, name), api.tag)
+        except ClientError:
+            digest = None
+        if digest is None:
+            report.add(f"pin {name}", "fail", f"{name}:{api.tag} is not in ECR: nothing to pin")
+            continue
+        if entries[name].get("digest") != digest:
+            entries[name]["digest"] = digest
+            changed += 1
+        report.add(f"pin {name}", "pass", f"{api.tag} -> {digest}")
+    if changed:
+        with stack_file.open("w") as handle:
+            yaml.dump(document, handle)
+    report.add("pin", "pass", f"{changed} digest(s) written to {stack_file.name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    def extra(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--pin", action="store_true", help="write each API's digest into the stack file")
+
+    return main_for("preflight", __doc__.split("\n")[0], preflight, extra, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""After `pulumi up`: is what was deployed actually running? Read-only.
+
+    python -m tools.smoke <stack> [--config FILE] [--profile P] [--kubeconfig FILE]
+
+The cluster ACTIVE at the pinned version; each node group ACTIVE with at least its minimum of nodes;
+each managed add-on ACTIVE; no CRITICAL finding in the latest scan of each deployed image (HIGH warns);
+with a kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
+Exit 0 when nothing failed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+import settings
+from tools.ops import Aws, Report, main_for
+from tools.preflight import images, repository
+
+ADDONS = ("vpc-cni", "kube-proxy", "coredns")
+
+
+@dataclass
+class Clients:
+    """One client per concern, so a test can stub exactly the calls moto does not emulate."""
+
+    eks: Any
+    addons: Any  # eks: DescribeAddon
+    scans: Any  # ecr: DescribeImageScanFindings
+    autoscaling: Any
+
+    @classmethod
+    def of(cls, aws: Aws) -> "Clients":
+        return cls(eks=aws.client("eks"), addons=aws.client("eks"), scans=aws.client("ecr"),
+                   autoscaling=aws.client("autoscaling"))
+
+
+def check_cluster(report: Report, eks, config: settings.Settings) -> None:
+    name, version = config.stack.cluster_name, config.stack.cluster.version
+    try:
+        cluster = eks.describe_cluster(name=name)["cluster"]
+    except ClientError as exc:
+        report.add("cluster", "fail", f"{name}: {exc.response['Error']['Code']}")
+        return
+    ok = cluster["status"] == "ACTIVE" and cluster["version"] == version
+    report.add("cluster", "pass" if ok else "fail",
+               f"{name} is {cluster['status']} at {cluster['version']} (pinned {version})")
+
+
+def check_node_groups(report: Report, eks, autoscaling, config: settings.Settings) -> None:
+    cluster = config.stack.cluster_name
+    try:
+        names = eks.list_nodegroups(clusterName=cluster)["nodegroups"]
+    except ClientError as exc:
+        report.add("node groups", "fail", f"{cluster}: {exc.response['Error']['Code']}")
+        return
+    for group, wanted in sorted(config.stack.node_groups.items()):
+        # Node groups are auto-named by Pulumi: "<logical name>-<suffix>".
+        matches = [n for n in names if n == group or n.startswith(f"{group}-")]
+        if not matches:
+            report.add(f"node group {group}", "fail", f"no node group named {group}-* in {cluster}")
+            continue
+        nodegroup = eks.describe_nodegroup(clusterName=cluster, nodegroupName=matches[0])["nodegroup"]
+        if nodegroup["status"] != "ACTIVE":
+            report.add(f"node group {group}", "fail", f"{matches[0]} is {nodegroup['status']}")
+            continue
+        groups = [g["name"] for g in nodegroup.get("resources", {}).get("autoScalingGroups", [])]
+        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=groups)["AutoScalingGroups"] if groups else []
+        ready = sum(1 for g in found for i in g["Instances"] if i["LifecycleState"] == "InService")
+        report.add(f"node group {group}", "pass" if ready >= wanted.min_size else "fail",
+                   f"{matches[0]} ACTIVE, {ready} nodes in service (minimum {wanted.min_size})")
+
+
+def check_addons(report: Report, eks, config: settings.Settings) -> None:
+    pinned = config.stack.cluster.addons
+    for addon in ADDONS:
+        try:
+            found = eks.describe_addon(clusterName=config.stack.cluster_name, addonName=addon)["addon"]
+        except ClientError as exc:
+            report.add(f"add-on {addon}", "fail", exc.response["Error"]["Code"])
+            continue
+        if found["status"] != "ACTIVE":
+            report.add(f"add-on {addon}", "fail", f"{found['status']} at {found['addonVersion']}")
+        elif found["addonVersion"] != pinned[addon]:
+            report.add(f"add-on {addon}", "warn", f"ACTIVE at {found['addonVersion']}, pinned {pinned[addon]}")
+        else:
+            report.add(f"add-on {addon}", "pass", f"ACTIVE at {found['addonVersion']}")
+
+
+def check_scans(report: Report, ecr, config: settings.Settings) -> None:
+    for api, tag, digest in images(config):
+        image_id = {"imageDigest": digest} if digest else {"imageTag": tag}
+        try:
+            findings = ecr.describe_image_scan_findings(repositoryName=repository(config, api), imageId=image_id)
+        except ClientError as exc:
+            report.add(f"scan {api}:{tag}", "warn", f"no scan result ({exc.response['Error']['Code']})")
+            continue
+        counts = findings.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+        critical, high = counts.get("CRITICAL", 0), counts.get("HIGH", 0)
+        status = "fail" if critical else "warn" if high else "pass"
+        report.add(f"scan {api}:{tag}", status, f"{critical} CRITICAL, {high} HIGH")
+
+
+def check_deployments(report: Report, kubeconfig: str | None, config: settings.Settings) -> None:
+    if not kubeconfig:
+        report.add("deployments", "skip", "no kubeconfig (--kubeconfig or KUBECONFIG): replicas not checked")
+        return
+    from kubernetes import client, config as kube_config
+
+    try:
+        kube_config.load_kube_config(config_file=kubeconfig)
+        apps = client.AppsV1Api()
+        for name, api in sorted(config.apis.items()):
+            deployment = apps.read_namespaced_deployment(name, api.namespace)
+            available = deployment.status.available_replicas or 0
+            wanted = api.autoscaling.min_replicas
+            report.add(f"deployment {api.namespace}/{name}", "pass" if available >= wanted else "fail",
+                       f"{available} available (minimum {wanted})")
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is a failed check
+        report.add("deployments", "fail", f"cannot read Deployments: {type(exc).__name__}: {exc}")
+
+
+def smoke(args: argparse.Namespace, aws: Aws, config: settings.Settings, clients: Clients | None = None) -> Report:
+    clients = clients or Clients.of(aws)
+    report = Report(f"smoke {config.stack.stack}")
+    check_cluster(report, clients.eks, config)
+    check_node_groups(report, clients.eks, clients.autoscaling, config)
+    check_addons(report, clients.addons, config)
+    check_scans(report, clients.scans, config)
+    check_deployments(report, args.kubeconfig or os.environ.get("KUBECONFIG"), config)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    def extra(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--kubeconfig", help="check Deployments' available replicas through this kubeconfig")
+
+    return main_for("smoke", __doc__.split("\n")[0], smoke, extra, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
