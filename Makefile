@@ -40,10 +40,10 @@ diff: $(VENV)/.installed ## offline diff of every stack: BASE (git ref, default 
 	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt
 
 preflight: $(VENV)/.installed ## before `pulumi up`: account, region, images, quotas (AWS credentials)
-	$(PY) -m tools.preflight $(STACK)
+	@$(PY) -m tools.preflight $(STACK)
 
 smoke: $(VENV)/.installed ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
-	$(PY) -m tools.smoke $(STACK)
+	@$(PY) -m tools.smoke $(STACK)
 
 bench: $(VENV)/.installed ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench
