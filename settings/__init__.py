@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import ValidationError
 
-from settings import strict_yaml
+from settings import aws_limits, strict_yaml
 from settings.catalog import ApiSpec, Autoscaling, Catalog, Resources
 from settings.errors import SettingsError, from_validation_error, show
 from settings.models import Canary, StackSettings
@@ -73,7 +73,7 @@ def load_catalog(path: Path) -> Catalog:
     try:
         return Catalog.model_validate(data or {})
     except ValidationError as exc:
-        raise SettingsError([f"{shown}: {line}" for line in from_validation_error(exc).lines]) from None
+        raise SettingsError([f"{shown}: {line}" for line in from_validation_error(exc, model=Catalog).lines]) from None
 
 
 def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
@@ -103,6 +103,43 @@ def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
     return apis
 
 
+def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
+    """Physical names AWS (or Kubernetes) would refuse, each blamed on the config key that makes it.
+
+    A derived name (``<cluster>-<bucket>``) is blamed on the cluster name when even the shortest key would
+    not fit after it, and on the catalog key otherwise."""
+    names = stack.names
+    cluster_key = f"{NAMESPACE}:cluster.name" if stack.cluster.name else \
+        f"{NAMESPACE}:cluster.name (default \"{stack.cluster_name}\")"
+    shown = stack.catalog_file
+    problems: dict[str, str] = {}
+
+    def check(key: str, what: str, value: str, member: str) -> bool:
+        problem = aws_limits.check(value, member)
+        if problem and key not in problems:
+            problems[key] = f"{key}: {what} {show(value)} is {problem}"
+        return problem is None
+
+    check(cluster_key, "the EKS cluster name", names.cluster, "eks CreateCluster.name")
+    check(cluster_key, "the control-plane log group", names.control_plane_log_group, "logs CreateLogGroup.logGroupName")
+    check(cluster_key, "the KMS alias", names.secrets_key_alias, "kms CreateAlias.AliasName")
+    derived = [("ECR repository", names.repository, "ecr CreateRepository.repositoryName", "apis", catalog.apis),
+               ("S3 bucket", names.bucket, "s3 CreateBucket.Bucket", "buckets", catalog.buckets),
+               ("DynamoDB table", names.table, "dynamodb CreateTable.TableName", "tables", catalog.tables)]
+    for what, name_of, member, section, keys in derived:
+        if keys and aws_limits.check(name_of("a"), member):  # too long whatever the key: the cluster name's fault
+            check(cluster_key, f"leaves no room for {what} names:", name_of(min(keys)), member)
+            continue
+        for key in sorted(keys):
+            check(f"{shown}: {section}.{key}", f"the {what} name", name_of(key), member)
+    for api, spec in sorted(catalog.apis.items()):
+        # Kubernetes, not AWS: a Service name is a DNS-1035 label of at most 63 characters.
+        if spec.exposed and len(f"{api}-lb") > 63:
+            problems.setdefault(f"{shown}: apis.{api}", f"{shown}: apis.{api}: the Service name \"{api}-lb\" is "
+                                f"{len(api) + 3} characters long; Kubernetes allows at most 63 (a DNS-1035 label)")
+    return list(problems.values())
+
+
 def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     wanted = {
         key: _decode(value)
@@ -112,9 +149,13 @@ def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     try:
         stack_settings = StackSettings.model_validate({"project": project, "stack": stack, **wanted})
     except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        raise from_validation_error(exc, model=StackSettings) from None
     catalog = load_catalog(ROOT / stack_settings.catalog_file)
-    return Settings(stack=stack_settings, catalog=catalog, apis=_resolve(stack_settings, catalog))
+    apis = _resolve(stack_settings, catalog)
+    problems = _name_problems(stack_settings, catalog)
+    if problems:
+        raise SettingsError(problems)
+    return Settings(stack=stack_settings, catalog=catalog, apis=apis)
 
 
 def from_pulumi() -> Settings:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from settings.errors import rule
@@ -23,6 +24,21 @@ def dns_label(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(dns_label)]
+
+
+def _network(value: object) -> object:
+    """An IPv4 CIDR written with host bits (10.0.0.1/16) names no network; say which one was meant."""
+    if isinstance(value, str):
+        try:
+            loose = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            return value  # pydantic's own "not a valid IPv4 network" follows
+        if str(loose) != value and ipaddress.IPv4Network(value.split("/")[0]) != loose.network_address:
+            raise rule(f'"{value}" has host bits set; did you mean "{loose}"?')
+    return value
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_network)]
 
 
 def matching(pattern: str, description: str) -> AfterValidator:

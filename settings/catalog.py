@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from decimal import Decimal
+from typing import Literal, Optional
 
-from pydantic import Field, model_validator
+from kubernetes.utils.quantity import parse_quantity
+from pydantic import Field, field_validator, model_validator
 
-from settings.errors import rule
 from settings.base import Model, Name
-
-# Kubernetes quantities: CPU in cores or millicores, memory in bytes with binary or decimal suffixes.
-CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
-MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+from settings.errors import rule, rules
 
 
-def cpu_millis(value: str) -> float:
-    return float(value[:-1]) if value.endswith("m") else float(value) * 1000
-
-
-def memory_bytes(value: str) -> int:
-    number = re.match(r"^\d+", value).group()
-    return int(number) * MEMORY_UNITS[value[len(number):]]
+def quantity(value: str, kind: str, example: str) -> Decimal:
+    """A Kubernetes quantity as the API server reads it (the kubernetes client's own parser)."""
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        raise rule(f'"{value}" is not a Kubernetes {kind} quantity (a number with an optional suffix such as '
+                   f"{example}; the suffixes are Ki Mi Gi Ti Pi Ei, k M G T P E, m)") from None
 
 
 class Quantities(Model):
     cpu: str
     memory: str
 
-    @model_validator(mode="after")
-    def _kubernetes_would_accept(self) -> "Quantities":
-        if not CPU.match(self.cpu):
-            raise rule(f'"{self.cpu}" is not a Kubernetes CPU quantity: millicores such as 250m, or cores '
-                       "such as 0.5", field="cpu")
-        if not MEMORY.match(self.memory):
-            raise rule(f'"{self.memory}" is not a Kubernetes memory quantity: a number with Ki, Mi, Gi '
-                       "(or k, M, G), such as 256Mi", field="memory")
-        return self
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        quantity(value, "CPU", "250m or 0.5")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if quantity(value, "memory", "256Mi or 0.5Gi") < 1:
+            raise rule(f'"{value}" is less than one byte: memory has no millibytes (write 256Mi, not 256m)')
+        return value
 
 
 class Resources(Model):
@@ -47,11 +45,13 @@ class Resources(Model):
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> "Resources":
-        if cpu_millis(self.limits.cpu) < cpu_millis(self.requests.cpu):
-            raise rule(f'"{self.limits.cpu}" is below the request "{self.requests.cpu}"', field="limits.cpu")
-        if memory_bytes(self.limits.memory) < memory_bytes(self.requests.memory):
-            raise rule(f'"{self.limits.memory}" is below the request "{self.requests.memory}"',
-                       field="limits.memory")
+        problems = [
+            (f"limits.{kind}", f'"{getattr(self.limits, kind)}" is below the request "{getattr(self.requests, kind)}"')
+            for kind in ("cpu", "memory")
+            if parse_quantity(getattr(self.limits, kind)) < parse_quantity(getattr(self.requests, kind))
+        ]
+        if problems:
+            raise rules(problems)
         return self
 
 
@@ -68,16 +68,53 @@ class Autoscaling(Model):
         return self
 
 
-class Probes(Model):
-    readiness_path: str = Field(pattern=r"^/")
-    liveness_path: str = Field(pattern=r"^/")
+class HttpCheck(Model):
+    """An HTTP GET on the container's ``http`` port; 200-399 counts as success."""
+
+    path: str = Field(pattern=r"^/[^\s]*$")
+
+
+class TcpCheck(Model):
+    """A TCP connect on the container's ``http`` port: the process listens, nothing more."""
+
+
+class Probe(Model):
+    """One probe: exactly one of ``http`` or ``tcp``, and optional timing (Kubernetes' own field names).
+    Timing left out takes the defaults of its kind (workloads/api.py PROBE_TIMING)."""
+
+    http: Optional[HttpCheck] = None
+    tcp: Optional[TcpCheck] = None
+    initial_delay_seconds: Optional[int] = Field(None, ge=0, le=3600)
+    period_seconds: Optional[int] = Field(None, ge=1, le=300)
+    timeout_seconds: Optional[int] = Field(None, ge=1, le=60)
+    failure_threshold: Optional[int] = Field(None, ge=1, le=120)
 
     @model_validator(mode="after")
-    def _differ(self) -> "Probes":
-        # A liveness probe that checks readiness (dependencies) restarts pods when a dependency is down.
-        if self.readiness_path == self.liveness_path:
-            raise rule(f'"{self.liveness_path}" is also the readiness path; liveness must check only that '
-                       "the process is alive", field="livenessPath")
+    def _one_kind(self) -> "Probe":
+        if (self.http is None) == (self.tcp is None):
+            raise rule("must be exactly one of http: {path: ...} or tcp: {}", field="http" if self.http else None)
+        return self
+
+    @property
+    def timing(self) -> dict[str, int]:
+        fields = ("initial_delay_seconds", "period_seconds", "timeout_seconds", "failure_threshold")
+        return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+
+
+class Probes(Model):
+    readiness: Probe
+    liveness: Probe
+    # For slow starters (.NET): liveness and readiness wait until it succeeds once.
+    startup: Optional[Probe] = None
+
+    @model_validator(mode="after")
+    def _liveness_checks_only_the_process(self) -> "Probes":
+        # Readiness may check dependencies; a liveness probe that does restarts every pod whenever a
+        # dependency is down, which never fixes the dependency.
+        if self.liveness.http and self.readiness.http and self.liveness.http.path == self.readiness.http.path:
+            raise rule(f'"{self.liveness.http.path}" is also the readiness path; liveness must check only that '
+                       "the process is alive (tcp: {} or a route that calls nothing outside the pod)",
+                       field="liveness.http.path")
         return self
 
 
@@ -118,17 +155,20 @@ class Catalog(Model):
     @model_validator(mode="after")
     def _references_resolve(self) -> "Catalog":
         namespaces = {api.namespace for api in self.apis.values()}
+        problems: list[tuple[str | None, str]] = []
         for name, api in self.apis.items():
             for i, namespace in enumerate(api.allow_from):
                 if namespace not in namespaces:
-                    raise rule(f'"{namespace}" is not the namespace of any API ({", ".join(sorted(namespaces))})',
-                               field=f"apis.{name}.allowFrom[{i}]")
+                    problems.append((f"apis.{name}.allowFrom[{i}]", f'"{namespace}" is not the namespace of any API '
+                                     f'({", ".join(sorted(namespaces))})'))
             for i, bucket in enumerate(api.aws.s3_read):
                 if bucket not in self.buckets:
-                    raise rule(f'"{bucket}" is not a bucket declared under buckets', field=f"apis.{name}.aws.s3Read[{i}]")
+                    problems.append((f"apis.{name}.aws.s3Read[{i}]", f'"{bucket}" is not a bucket declared under buckets'))
             for table in api.aws.dynamodb:
                 if table not in self.tables:
-                    raise rule(f'"{table}" is not a table declared under tables', field=f"apis.{name}.aws.dynamodb")
+                    problems.append((f"apis.{name}.aws.dynamodb.{table}", f'"{table}" is not a table declared under tables'))
+        if problems:
+            raise rules(problems)
         return self
 
     @property
@@ -140,4 +180,4 @@ class Catalog(Model):
         return out
 
 
-__all__ = ["Catalog", "ApiSpec", "Resources", "Autoscaling", "Quantities"]
+__all__ = ["Catalog", "ApiSpec", "Resources", "Autoscaling", "Quantities", "Probe", "Probes"]

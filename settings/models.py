@@ -12,9 +12,10 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from settings.base import LABEL_KEY, LABEL_VALUE, Model, Name, matching
+from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
 from settings.errors import rule
+from settings.names import PhysicalNames
 
 # Add-on versions pinned per Kubernetes version (EKS user guide version tables, 2025-2026):
 # "latest for this cluster version" drifts between two `pulumi up` runs, a pinned one does not.
@@ -37,7 +38,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2192, 2557, 2922, 3288, 3653)
 
 class NetworkSettings(Model):
-    cidr: ipaddress.IPv4Network = ipaddress.IPv4Network("10.0.0.0/16")
+    cidr: Cidr = ipaddress.IPv4Network("10.0.0.0/16")
     availability_zones: int = Field(3, ge=2, le=6)
     nat_gateways: Literal["single", "perAz"] = "single"
     vpc_endpoints: bool = True
@@ -58,7 +59,7 @@ class NetworkSettings(Model):
 class EndpointSettings(Model):
     private: bool = True
     public: bool = False
-    public_cidrs: list[ipaddress.IPv4Network] = []
+    public_cidrs: list[Cidr] = []
 
     @model_validator(mode="after")
     def _reachable_and_fenced(self) -> "EndpointSettings":
@@ -82,7 +83,13 @@ RoleArn = Annotated[str, matching(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/
                                     "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>")]
 
 
+ClusterName = Annotated[str, matching(r"[a-z][a-z0-9-]*", "a cluster name: lowercase letters, digits and '-', "
+                                      "starting with a letter (it prefixes ECR repository and S3 bucket names)")]
+
+
 class ClusterSettings(Model):
+    # Defaults to <project>-<stack>. Every physical name derives from it (settings/names.py).
+    name: Optional[ClusterName] = None
     version: str
     endpoint: EndpointSettings = EndpointSettings()
     log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = [
@@ -221,7 +228,11 @@ class StackSettings(Model):
     @property
     def cluster_name(self) -> str:
         # Physical names carry project and stack so several stacks can share one account.
-        return f"{self.project}-{self.stack}"
+        return self.cluster.name or f"{self.project}-{self.stack}"
+
+    @property
+    def names(self) -> PhysicalNames:
+        return PhysicalNames(self.cluster_name)
 
     @property
     def tags(self) -> dict[str, str]:

@@ -30,7 +30,7 @@ def ids(graph: Graph, typ: str, predicate=lambda r: True) -> set[str]:
 
 EXTRA_API = {
     "namespace": "social", "port": 5200,
-    "probes": {"readinessPath": "/ready", "livenessPath": "/healthz"},
+    "probes": {"readiness": {"http": {"path": "/ready"}}, "liveness": {"http": {"path": "/healthz"}}},
     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
     "autoscaling": {"minReplicas": 2, "maxReplicas": 4, "cpuUtilization": 70},
     "exposed": False, "allowFrom": ["pictures"],

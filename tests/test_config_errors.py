@@ -24,17 +24,29 @@ CASES = [
     ("desired-outside-bounds", {"picturesocial:nodeGroups": {"general": {**GROUP, "desiredSize": 9}}},
      "picturesocial:nodeGroups.general.desiredSize: 9 must lie between minSize 2 and maxSize 4"),
     ("typo-in-top-level-key", {"picturesocial:nodeGroup": {"general": GROUP}},
-     "picturesocial:nodeGroup: unknown key"),
+     "picturesocial:nodeGroup: unknown key; did you mean picturesocial:nodeGroups?"),
     ("typo-in-nested-key", {"picturesocial:cluster": {**CLUSTER, "logRetention": 30}},
-     "picturesocial:cluster.logRetention: unknown key"),
+     "picturesocial:cluster.logRetention: unknown key; did you mean picturesocial:cluster.logRetentionDays?"),
     ("unknown-nat-strategy", {"picturesocial:network": {**NETWORK, "natGateways": "double"}},
-     "picturesocial:network.natGateways: \"double\" must be 'single' or 'perAz'"),
+     "picturesocial:network.natGateways: \"double\" must be \"single\" or \"perAz\""),
     ("too-many-zones", {"picturesocial:network": {**NETWORK, "availabilityZones": 9}},
-     "picturesocial:network.availabilityZones: 9 must be less than or equal to 6"),
+     "picturesocial:network.availabilityZones: 9 must be at most 6"),
     ("vpc-too-large", {"picturesocial:network": {**NETWORK, "cidr": "10.0.0.0/8"}},
      "picturesocial:network.cidr: \"10.0.0.0/8\" must have a prefix length between /16 and /22"),
     ("vpc-not-a-cidr", {"picturesocial:network": {**NETWORK, "cidr": "banana"}},
      "picturesocial:network.cidr: \"banana\" is not a valid IPv4 network"),
+    ("vpc-cidr-with-host-bits", {"picturesocial:network": {**NETWORK, "cidr": "10.10.0.1/16"}},
+     "picturesocial:network.cidr: \"10.10.0.1/16\" has host bits set; did you mean \"10.10.0.0/16\"?"),
+    ("version-unquoted", {"picturesocial:cluster": {**CLUSTER, "version": 1.3}},
+     "picturesocial:cluster.version: 1.3 is a number in YAML, not a string: quote it (\"1.3\"); an unquoted 1.30 is "
+     "read as 1.3 too"),
+    ("cluster-name-too-long-for-eks", {"picturesocial:cluster": {**CLUSTER, "name": "c" * 101}},
+     "picturesocial:cluster.name: the EKS cluster name \"" + "c" * 101 + "\" is 101 characters long; AWS allows at "
+     "most 100 (eks CreateCluster.name in botocore's service model)"),
+    ("cluster-name-leaves-no-room-for-buckets", {"picturesocial:cluster": {**CLUSTER, "name": "c" * 62}},
+     "picturesocial:cluster.name: leaves no room for S3 bucket names: \"" + "c" * 62 + "-pictures\" is 71 characters "
+     "long; AWS allows at most 63 (s3 CreateBucket.Bucket: S3 user guide, General purpose bucket naming rules; "
+     "botocore's model sets no limit)"),
     ("unpinned-kubernetes-version", {"picturesocial:cluster": {**CLUSTER, "version": "1.20"}},
      "picturesocial:cluster.version: \"1.20\" must be one of the Kubernetes versions with pinned add-ons"),
     ("endpoint-open-to-the-internet",
@@ -50,7 +62,7 @@ CASES = [
     ("admin-is-not-a-role-arn", {"picturesocial:cluster": {**CLUSTER, "adminRoleArns": ["platform-admin"]}},
      "picturesocial:cluster.adminRoleArns[0]: \"platform-admin\" must be an IAM role ARN"),
     ("capacity-type-lowercase", {"picturesocial:nodeGroups": {"general": {**GROUP, "capacityType": "spot"}}},
-     "picturesocial:nodeGroups.general.capacityType: \"spot\" must be 'ON_DEMAND' or 'SPOT'"),
+     "picturesocial:nodeGroups.general.capacityType: \"spot\" must be \"ON_DEMAND\" or \"SPOT\""),
     ("node-group-name-not-dns", {"picturesocial:nodeGroups": {"General_Pool": GROUP}},
      "picturesocial:nodeGroups.General_Pool: \"General_Pool\" must be a DNS-1035 label"),
     ("latest-tag", {"picturesocial:apis": {"helloworld": {"tag": "latest"}, "pictures": {"tag": "1.0.0"}}},
@@ -61,7 +73,7 @@ CASES = [
      "aws:allowedAccountIds[0]: \"12345\" must be a 12-digit AWS account id"),
     ("region-missing", {"aws:region": None}, "aws:region: is required"),
     ("protect-not-boolean", {"picturesocial:protect": "maybe"},
-     "picturesocial:protect: \"maybe\" must be a valid boolean"),
+     "picturesocial:protect: \"maybe\" must be true or false"),
 ]
 
 

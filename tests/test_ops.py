@@ -185,7 +185,7 @@ def stubbed_addons(session, status="ACTIVE"):
     client = session.client("eks")
     stub = Stubber(client)
     pinned = load_settings("dev").stack.cluster.addons
-    for addon in smoke_tool.ADDONS:
+    for addon in ("vpc-cni", "kube-proxy", "coredns"):
         stub.add_response("describe_addon", {"addon": {"addonName": addon, "clusterName": "picturesocial-dev",
                                                        "status": status, "addonVersion": pinned[addon]}},
                           {"clusterName": "picturesocial-dev", "addonName": addon})

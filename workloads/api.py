@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from infra.irsa import service_account_role
 from settings import Api
+from settings.catalog import Probe
 from workloads.namespace import PART_OF
 
 RUN_AS = 10001  # a high, image-independent UID (checkov CKV_K8S_40)
@@ -23,6 +24,29 @@ NLB_CLASS = "service.k8s.aws/nlb"
 # checkov skips must carry a reason; tests/test_manifests.py lists the only ones allowed.
 SKIP_DIGEST = ("CKV_K8S_43=The tag is immutable in ECR (IMMUTABLE repository); "
                "tools.preflight --pin adds the digest")
+
+
+# Timing per probe kind when the catalog gives none. Readiness reacts fast (a pod leaves the Service within
+# 15 s); liveness restarts only after 30 s without a listener; a startup probe, when declared, holds both
+# back until the process has started once, so liveness needs no initial delay of its own.
+PROBE_TIMING = {
+    "readiness": {"period_seconds": 5, "timeout_seconds": 2, "failure_threshold": 3},
+    "liveness": {"period_seconds": 10, "timeout_seconds": 2, "failure_threshold": 3},
+    "startup": {"period_seconds": 5, "timeout_seconds": 2, "failure_threshold": 24},
+}
+LIVENESS_DELAY_WITHOUT_STARTUP = 10
+
+
+def probe(spec: Probe, kind: str, has_startup: bool) -> k8s.core.v1.ProbeArgs:
+    """A catalog probe as Kubernetes takes it, always on the container's named ``http`` port."""
+    timing = dict(PROBE_TIMING[kind])
+    if kind == "liveness" and not has_startup:
+        timing["initial_delay_seconds"] = LIVENESS_DELAY_WITHOUT_STARTUP
+    timing.update(spec.timing)
+    if spec.http is not None:
+        return k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path=spec.http.path, port="http"),
+                                     **timing)
+    return k8s.core.v1.ProbeArgs(tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="http"), **timing)
 
 
 @dataclass(frozen=True)
@@ -110,10 +134,11 @@ class ApiWorkload(pulumi.ComponentResource):
         env.update({f"{t.upper().replace('-', '_')}_TABLE": data.table_names[t] for t in api.spec.aws.dynamodb})
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(f"{name}-config"), data=env, opts=child)
 
+        probes = api.spec.probes
+        has_startup = probes.startup is not None
+
         def pod_template(track: str, tag: str, digest: str | None) -> k8s.core.v1.PodTemplateSpecArgs:
             pod_labels = {**labels, "track": track, "app.kubernetes.io/version": tag}
-            probe = lambda path, **timing: k8s.core.v1.ProbeArgs(  # noqa: E731
-                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"), **timing)
             return k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
                 spec=k8s.core.v1.PodSpecArgs(
@@ -132,10 +157,9 @@ class ApiWorkload(pulumi.ComponentResource):
                         resources=k8s.core.v1.ResourceRequirementsArgs(
                             requests=api.resources.requests.model_dump(),
                             limits=api.resources.limits.model_dump()),
-                        readiness_probe=probe(api.spec.probes.readiness_path, period_seconds=5,
-                                              failure_threshold=3),
-                        liveness_probe=probe(api.spec.probes.liveness_path, initial_delay_seconds=10,
-                                             period_seconds=10, failure_threshold=3),
+                        readiness_probe=probe(probes.readiness, "readiness", has_startup),
+                        liveness_probe=probe(probes.liveness, "liveness", has_startup),
+                        startup_probe=probe(probes.startup, "startup", has_startup) if probes.startup else None,
                         security_context=k8s.core.v1.SecurityContextArgs(
                             allow_privilege_escalation=False, read_only_root_filesystem=True,
                             run_as_non_root=True, run_as_user=RUN_AS,

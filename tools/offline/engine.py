@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import runpy
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,20 @@ def _account(config: dict[str, str]) -> str:
         return "000000000000"
 
 
+@contextmanager
+def _few_collections():
+    """Python's cyclic garbage collector re-walks every live object on each full collection, and a synth
+    keeps every resource alive until the end: with the default thresholds the cost per resource grew with the
+    graph (profiled: 1.5 ms at 86 resources, 2.5 ms at 1302; with collections made rare, flat). Collect rarely
+    during the run; the normal thresholds come back afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT,
                config_overrides: dict[str, Any] | None = None) -> Graph:
     """Runs ``root/__main__.py`` for ``stack`` offline and returns the recorded graph.
@@ -144,13 +160,14 @@ def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        try:
-            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
-        finally:
-            # Let every registration the program started finish, even after an error.
-            loop.run_until_complete(wait_for_rpcs())
-        outputs = runtime_settings.get_root_resource().outputs
-        wire = loop.run_until_complete(rpc.serialize_properties(massage(outputs, []), {}))
+        with _few_collections():
+            try:
+                runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+            finally:
+                # Let every registration the program started finish, even after an error.
+                loop.run_until_complete(wait_for_rpcs())
+            outputs = runtime_settings.get_root_resource().outputs
+            wire = loop.run_until_complete(rpc.serialize_properties(massage(outputs, []), {}))
     except pulumi.RunError as exc:
         raise SynthError(str(exc)) from None
     finally:

@@ -1,0 +1,33 @@
+"""Physical names, derived once from the stack's settings: what AWS will call each thing.
+
+Components, the operational tools and the name-limit checks all ask here, so a name is spelled in one place.
+Names carry the cluster name (``<project>-<stack>`` unless the stack sets ``picturesocial:cluster.name``) so
+several stacks can share one account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PhysicalNames:
+    cluster: str
+
+    @property
+    def control_plane_log_group(self) -> str:
+        # EKS writes control-plane logs to exactly this group.
+        return f"/aws/eks/{self.cluster}/cluster"
+
+    @property
+    def secrets_key_alias(self) -> str:
+        return f"alias/{self.cluster}-eks-secrets"
+
+    def repository(self, api: str) -> str:
+        return f"{self.cluster}/{api}"
+
+    def bucket(self, key: str) -> str:
+        return f"{self.cluster}-{key}"
+
+    def table(self, key: str) -> str:
+        return f"{self.cluster}-{key}"
