@@ -1,59 +1,73 @@
-# Every target builds what it needs on first use: a fresh clone needs only python3 and make.
+# Every target builds what it needs on first use: a fresh clone needs only python3 (3.11+) and make.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK ?= dev
-STACKS := dev staging prod
+# One stack per Pulumi.<stack>.yaml: adding a stack file adds the stack everywhere.
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+# The interpreter's version is part of the virtualenvs' stamps: a .venv built by another Python (or left
+# half-built by a failed first run) is rebuilt from scratch instead of being trusted.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP := $(VENV)/.installed-$(PYVER)
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv synth synth-all snapshot diff bench preflight smoke test lock clean
+.PHONY: help python venv synth synth-all snapshot diff bench preflight smoke test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt
+PYOK := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null)
+python:
+	@$(if $(filter 1,$(PYOK)),,$(error the project needs Python 3.11 or newer; $(PYTHON) is $(or $(PYVER),not found): run make PYTHON=python3.11 (or newer)))
+
+$(STAMP): requirements-dev.txt | python
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.txt
 	touch $@
 
-# checkov pins versions that conflict with pulumi's: it gets a venv of its own (docs/decisions).
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+# checkov pins versions that conflict with pulumi's: it gets a venv of its own (docs/decisions/0003).
+$(CHECKOV_STAMP): requirements-checkov.txt | python
+	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
 	touch $@
 
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## build both virtualenvs from the lock files
+venv: $(STAMP) $(CHECKOV_STAMP) ## build both virtualenvs from the lock files (about 1.2 GB, a few minutes)
 
-synth: $(VENV)/.installed ## offline desired state of STACK (default dev) -> build/synth/STACK/
+synth: $(STAMP) ## offline desired state of STACK (default dev) -> build/synth/STACK/
 	$(PY) -m tools.synth $(STACK)
 
-synth-all: $(VENV)/.installed ## offline synth of every stack
+synth-all: $(STAMP) ## offline synth of every stack -> build/synth/<stack>/
 	@for s in $(STACKS); do $(PY) -m tools.synth $$s || exit $$?; done
 
-snapshot: $(VENV)/.installed ## rewrite tests/snapshots/<stack>.json from the program
-	@for s in $(STACKS); do $(PY) -m tools.synth $$s --out build/synth/$$s > /dev/null && \
-	  cp build/synth/$$s/graph.json tests/snapshots/$$s.json && echo "tests/snapshots/$$s.json" || exit $$?; done
+snapshot: $(STAMP) ## rewrite tests/snapshots/<stack>.yaml from the program (review the diff, then commit)
+	$(PY) -m tools.snapshot
 
 BASE ?= origin/main
-diff: $(VENV)/.installed ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree
-	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt
+ALLOW ?=
+# ALLOW: URNs to acknowledge, space-separated and quoted for the shell as `make diff` prints them. $(value ...)
+# keeps the `$` inside URNs from being read as make variables.
+diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn ...'
+	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt $(foreach urn,$(value ALLOW),--allow '$(urn)')
 
-preflight: $(VENV)/.installed ## before `pulumi up`: account, region, images, quotas (AWS credentials)
+preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)
 
-smoke: $(VENV)/.installed ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
+smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
 	@$(PY) -m tools.smoke $(STACK)
 
-bench: $(VENV)/.installed ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
+bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## the whole test suite, offline
-	$(PY) -m pytest
+test: $(STAMP) $(CHECKOV_STAMP) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
+	$(PY) -m pytest -n auto
 
-lock: $(VENV)/.installed ## re-resolve the lock files from pyproject.toml
+lock: $(STAMP) ## re-resolve the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile pyproject.toml -p 3.11 --quiet --no-header -o requirements.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -p 3.11 --quiet --no-header -o requirements-dev.txt
 
-clean: ## remove build output and virtualenvs
+clean: ## remove build output and both virtualenvs
 	rm -rf build $(VENV) $(CHECKOV_VENV)

@@ -1,5 +1,7 @@
 """Picturesocial platform: wires the typed stack settings to components and exports outputs."""
 
+from pathlib import Path
+
 import pulumi
 
 import settings
@@ -9,19 +11,20 @@ from infra.data_stores import DataStores
 from infra.load_balancer_controller import LoadBalancerController
 from infra.network import Network
 from infra.node_groups import NodeGroups
-from infra.provider import aws_provider
+from infra.provider import providers
 from infra.registry import Registry
 from workloads.api import ApiWorkload, DataAccess
 from workloads.namespace import ApiNamespace
 
 try:
-    config = settings.from_pulumi()
+    config = settings.from_pulumi(Path(__file__).parent)
 except settings.SettingsError as exc:
     # RunError: the CLI prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(exc)) from None
 stack = config.stack  # the stack file's values; config.apis and config.catalog add the API catalog
 
-on_aws = pulumi.ResourceOptions(providers=[aws_provider(stack)])
+explicit = providers(stack)
+on_aws = explicit.for_aws
 
 # -- AWS platform --------------------------------------------------------------------------------
 network = Network("network", stack.network, cluster_name=stack.cluster_name, region=stack.region,
@@ -39,7 +42,7 @@ registry = Registry("registry", stack.registry, api_names=sorted(config.apis), p
 data = DataStores("data", config.catalog, prefix=stack.cluster_name, protect=stack.protect, opts=on_aws)
 
 # -- platform add-ons on the cluster ---------------------------------------------------------------
-on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, on_aws.providers[0]])
+on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, explicit.aws])
 MetricsServer("metrics-server", k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
 lb_controller = LoadBalancerController(
     "load-balancer-controller", cluster_name=stack.cluster_name, region=stack.region, vpc_id=network.vpc_id,

@@ -20,12 +20,15 @@ from settings.catalog import ApiSpec, Autoscaling, Catalog, Resources
 from settings.errors import SettingsError, from_validation_error, show
 from settings.models import Canary, StackSettings
 
-__all__ = ["Api", "Settings", "SettingsError", "StackSettings", "load", "from_pulumi", "NAMESPACE", "ROOT"]
+__all__ = ["Api", "Settings", "SettingsError", "StackSettings", "load", "from_pulumi", "NAMESPACE", "CATALOG"]
 
 NAMESPACE = "picturesocial"
-ROOT = Path(__file__).resolve().parents[1]
-# Keys outside our namespace that the settings read; every other namespace belongs to its provider.
+# The API catalog, relative to the project directory (the one holding Pulumi.yaml and __main__.py).
+CATALOG = Path("workloads/catalog.yaml")
+# Keys outside our namespace that the settings read. The providers are explicit (infra/provider.py), so no
+# other key of their namespaces is read by anything: one there is a typo or a leftover, and an error.
 FOREIGN_KEYS = ("aws:region", "aws:allowedAccountIds")
+PROVIDER_NAMESPACES = ("aws", "eks", "kubernetes")
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,13 @@ def _decode(value: Any) -> Any:
         return value
 
 
-def load_catalog(path: Path) -> Catalog:
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+def load_catalog(project_dir: Path) -> Catalog:
+    """The project's API catalog, ``<project>/workloads/catalog.yaml``."""
+    shown = CATALOG
     try:
-        data = strict_yaml.load(path.read_text())
+        data = strict_yaml.load((project_dir / CATALOG).read_text())
     except FileNotFoundError:
-        raise SettingsError([f"{NAMESPACE}:catalog: \"{shown}\" does not exist"]) from None
+        raise SettingsError([f"{CATALOG}: no such file in {project_dir}"]) from None
     except yaml.YAMLError as exc:
         raise SettingsError([f"{shown}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     try:
@@ -79,10 +83,10 @@ def load_catalog(path: Path) -> Catalog:
 def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
     problems = []
     for name in sorted(set(catalog.apis) - set(stack.apis)):
-        problems.append(f"{NAMESPACE}:apis.{name}: is required: {stack.catalog_file} declares it, so every "
+        problems.append(f"{NAMESPACE}:apis.{name}: is required: {CATALOG} declares it, so every "
                         "stack must give its tag")
     for name in sorted(set(stack.apis) - set(catalog.apis)):
-        problems.append(f"{NAMESPACE}:apis.{name}: {show(name)} is not an API of {stack.catalog_file} "
+        problems.append(f"{NAMESPACE}:apis.{name}: {show(name)} is not an API of {CATALOG} "
                         f"({', '.join(sorted(catalog.apis))})")
     if problems:
         raise SettingsError(problems)
@@ -111,7 +115,7 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     names = stack.names
     cluster_key = f"{NAMESPACE}:cluster.name" if stack.cluster.name else \
         f"{NAMESPACE}:cluster.name (default \"{stack.cluster_name}\")"
-    shown = stack.catalog_file
+    shown = CATALOG
     problems: dict[str, str] = {}
 
     def check(key: str, what: str, value: str, member: str) -> bool:
@@ -140,17 +144,18 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     return list(problems.values())
 
 
-def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
+def load(config: Mapping[str, Any], *, project: str, stack: str, project_dir: Path) -> Settings:
+    """``config`` as the CLI passes it (every value a string, objects as JSON text)."""
     wanted = {
         key: _decode(value)
         for key, value in config.items()
-        if key.startswith(f"{NAMESPACE}:") or key in FOREIGN_KEYS
+        if key.startswith(f"{NAMESPACE}:") or key.split(":")[0] in PROVIDER_NAMESPACES
     }
     try:
         stack_settings = StackSettings.model_validate({"project": project, "stack": stack, **wanted})
     except ValidationError as exc:
         raise from_validation_error(exc, model=StackSettings) from None
-    catalog = load_catalog(ROOT / stack_settings.catalog_file)
+    catalog = load_catalog(project_dir)
     apis = _resolve(stack_settings, catalog)
     problems = _name_problems(stack_settings, catalog)
     if problems:
@@ -158,9 +163,14 @@ def load(config: Mapping[str, Any], *, project: str, stack: str) -> Settings:
     return Settings(stack=stack_settings, catalog=catalog, apis=apis)
 
 
-def from_pulumi() -> Settings:
+def from_pulumi(project_dir: Path) -> Settings:
+    """The settings of the stack the Pulumi runtime runs. The language host hands the program every config key
+    in ``PULUMI_CONFIG`` (``pulumi.runtime.get_config_env``): listing them is how an unknown key is caught;
+    values are read through ``pulumi.Config`` like any program's."""
     import pulumi
-    from pulumi.runtime import config as runtime_config
 
-    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return load(config, project=pulumi.get_project(), stack=pulumi.get_stack())
+    config = {}
+    for key in pulumi.runtime.get_config_env():
+        namespace, _, name = key.partition(":")
+        config[key] = pulumi.Config(namespace).get(name)
+    return load(config, project=pulumi.get_project(), stack=pulumi.get_stack(), project_dir=project_dir)

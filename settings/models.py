@@ -14,7 +14,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 
 from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
-from settings.errors import rule
+from settings.errors import rule, rules
 from settings.names import PhysicalNames
 
 # Add-on versions pinned per Kubernetes version (EKS user guide version tables, 2025-2026):
@@ -145,15 +145,18 @@ class NodeGroupSettings(Model):
     taints: list[Taint] = []
 
     @model_validator(mode="after")
-    def _sizes_in_order(self) -> "NodeGroupSettings":
+    def _consistent(self) -> "NodeGroupSettings":
+        problems: list[tuple[str | None, str]] = []
         if self.min_size > self.max_size:
-            raise rule(f"{self.min_size} is greater than maxSize {self.max_size}", field="minSize")
+            problems.append(("minSize", f"{self.min_size} is greater than maxSize {self.max_size}"))
         if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
-            raise rule(f"{self.desired_size} must lie between minSize {self.min_size} and maxSize "
-                       f"{self.max_size}", field="desiredSize")
+            problems.append(("desiredSize", f"{self.desired_size} must lie between minSize {self.min_size} and "
+                                            f"maxSize {self.max_size}"))
         for key, value in self.labels.items():
             if not LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
-                raise rule(f'"{key}": "{value}" is not a valid Kubernetes label', field="labels")
+                problems.append(("labels", f'"{key}": "{value}" is not a valid Kubernetes label'))
+        if problems:
+            raise rules(problems)
         return self
 
     @property
@@ -222,8 +225,6 @@ class StackSettings(Model):
     # Protect (pulumi `protect`) the cluster and, in later layers, namespaces and data stores.
     # The KMS key and the ECR repositories are protected in every stack regardless.
     protect: bool = Field(True, alias="picturesocial:protect")
-    # The API catalog, relative to the repository root (tests point it at generated catalogs).
-    catalog_file: str = Field("workloads/catalog.yaml", alias="picturesocial:catalog")
 
     @property
     def cluster_name(self) -> str:

@@ -1,69 +1,121 @@
-"""Fixtures: every stack's desired-state graph, produced once per session by the offline engine."""
+"""Fixtures: the desired-state graphs of the live stacks and of the tests' own fixture project.
+
+Before any test runs, every stack is synthesized once (live: the repository's stack files; fixture:
+tests/fixtures/project). A stack that does not synthesize stops the run there with its one-line error and exit
+2, instead of failing every test that uses it. The graphs are cached in build/test-graphs/ for the xdist
+workers, which load them rather than synthesizing again.
+
+Behaviour tests use the fixture project; only tests marked `live` read the live files, and they assert what
+must hold for any catalog (policies, validators, snapshots), so adding an API keeps them green.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tools.offline import Graph, synthesize
-from tools.offline.engine import ROOT
+from tools import ROOT
+from tools.offline import Graph, SynthError, synthesize
+from tools.offline.stacks import discover
 
-STACKS = ("dev", "staging", "prod")
-
-
-def stack_file(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def one(graph: Graph, typ: str, name: str) -> dict[str, Any]:
-    matches = [r for r in graph.of_type(typ) if r["name"] == name]
-    assert len(matches) == 1, f"expected one {typ} named {name}, found {len(matches)}"
-    return matches[0]
+FIXTURE = ROOT / "tests" / "fixtures" / "project"
+CACHE = ROOT / "build" / "test-graphs"
+PROJECTS = {"live": ROOT, "fixture": FIXTURE}
 
 
-def ids(graph: Graph, typ: str, predicate=lambda r: True) -> set[str]:
-    return {r["id"] for r in graph.of_type(typ) if predicate(r)}
+def _cache_file(project: str, stack: str) -> Path:
+    return CACHE / project / f"{stack}.json"
 
 
-EXTRA_API = {
-    "namespace": "social", "port": 5200,
-    "probes": {"readiness": {"http": {"path": "/ready"}}, "liveness": {"http": {"path": "/healthz"}}},
-    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
-    "autoscaling": {"minReplicas": 2, "maxReplicas": 4, "cpuUtilization": 70},
-    "exposed": False, "allowFrom": ["pictures"],
-    "aws": {"dynamodb": {"pictures": ["Query"]}},
-}
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return  # an xdist worker: the controller has synthesized already
+    shutil.rmtree(CACHE, ignore_errors=True)
+    for project, root in PROJECTS.items():
+        for stack in discover(root):
+            try:
+                graph = synthesize(stack, root=root)
+            except SynthError as exc:
+                where = "" if project == "live" else f" (fixture project {root.relative_to(ROOT)})"
+                for line in str(exc).splitlines():
+                    sys.stderr.write(f"error: {line}{where}\n")
+                pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
+            path = _cache_file(project, stack)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)}))
 
 
-def with_extra_api(tmp_path: Path, stack: str = "dev") -> dict[str, Any]:
-    """Config overrides deploying a generated catalog with a third API, ``comments``."""
-    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    catalog["apis"]["comments"] = EXTRA_API
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    apis = {**stack_file(stack)["picturesocial:apis"], "comments": {"tag": "0.1.0"}}
-    return {"picturesocial:apis": apis, "picturesocial:catalog": str(path)}
+def _load(project: str, stack: str) -> Graph:
+    path = _cache_file(project, stack)
+    if not path.exists():  # run without the controller's hook (e.g. `pytest -p no:...`): synthesize here
+        return synthesize(stack, root=PROJECTS[project])
+    body = json.loads(path.read_text())
+    return Graph(body["project"], body["stack"], body["resources"], body["outputs"], config=body["config"],
+                 fakes=set(body["fakes"]))
 
 
 @pytest.fixture(scope="session")
 def graphs() -> dict[str, Graph]:
-    return {stack: synthesize(stack) for stack in STACKS}
+    """The live stacks (dev, staging, prod, ...): only for tests marked `live`."""
+    return {stack: _load("live", stack) for stack in discover(ROOT)}
 
 
-@pytest.fixture(params=STACKS)
-def graph(request, graphs) -> Graph:
-    return graphs[request.param]
+@pytest.fixture(scope="session")
+def fixture_graphs() -> dict[str, Graph]:
+    """The fixture project's stacks: `small` (dev-shaped) and `large` (prod-shaped)."""
+    return {stack: _load("fixture", stack) for stack in discover(FIXTURE)}
+
+
+@pytest.fixture(params=["small", "large"])
+def fixture_graph(request, fixture_graphs) -> Graph:
+    return fixture_graphs[request.param]
+
+
+def fixture_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((FIXTURE / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def synth_fixture(stack: str, **overrides: Any) -> Graph:
+    """The fixture stack with whole config keys replaced (``picturesocial:network`` -> ``network``)."""
+    return synthesize(stack, root=FIXTURE, config_overrides={
+        (key if ":" in key else f"picturesocial:{key}"): value for key, value in overrides.items()})
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path):
+    """A project directory of the fixture's shape with its own catalog and stack files, for tests that edit
+    them: ``project_copy(catalog=..., stacks={"small": config})`` (dicts, written as YAML)."""
+
+    def make(catalog: dict | str | None = None, stacks: dict[str, dict] | None = None) -> Path:
+        root = tmp_path / "project"
+        (root / "workloads").mkdir(parents=True, exist_ok=True)
+        for name in ("__main__.py", "Pulumi.yaml"):
+            if not (root / name).exists():
+                (root / name).symlink_to(ROOT / name)
+        text = catalog if isinstance(catalog, str) else yaml.safe_dump(
+            catalog or yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text()), sort_keys=False)
+        (root / "workloads" / "catalog.yaml").write_text(text)
+        for stack in discover(FIXTURE):
+            (root / f"Pulumi.{stack}.yaml").write_text((FIXTURE / f"Pulumi.{stack}.yaml").read_text())
+        for stack, config in (stacks or {}).items():
+            (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+        return root
+
+    return make
 
 
 @pytest.fixture
 def write_stack(tmp_path: Path):
-    """Writes a stack file derived from dev's, with some keys replaced (None deletes a key)."""
+    """Writes a stack file derived from a fixture stack's, with whole keys replaced (None deletes a key)."""
 
-    def write(changes: dict[str, Any], base: str = "dev") -> Path:
-        config = stack_file(base)
+    def write(changes: dict[str, Any], base: str = "small") -> Path:
+        config = fixture_config(base)
         for key, value in changes.items():
             if value is None:
                 config.pop(key, None)

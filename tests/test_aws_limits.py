@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from conftest import FIXTURE
 from settings import aws_limits
+from tools import ROOT
 from tools.offline import SynthError, synthesize
-from tools.offline.engine import ROOT
 
 
 def test_limits_come_from_botocores_service_models():
@@ -31,43 +32,46 @@ def test_documented_limits_fill_only_what_the_models_leave_out():
         "CreateLoadBalancer Name; botocore's model sets no limit)")
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_every_name_in_every_stack_is_one_aws_accepts(graphs, stack):
+@pytest.mark.live
+def test_every_name_in_every_live_stack_is_one_aws_accepts(graphs):
     checked, problems = 0, []
-    for resource in graphs[stack].resources:
+    for resource in (r for graph in graphs.values() for r in graph.resources):
         for finding in aws_limits.check_resource(resource["type"], resource["inputs"]):
             assert not finding.skipped, f"{resource['urn']} {finding.input} unknown at synth"
             checked += 1
             if finding.problem:
                 problems.append(f"{resource['urn']} {finding.input}={finding.value!r}: {finding.problem}")
     assert problems == []
-    assert checked >= 7  # cluster, log group, alias, two repositories, bucket, table
+    assert checked >= 7 * len(graphs)  # cluster, log group, alias, repositories, bucket, table
 
 
-def test_a_name_aws_would_refuse_is_found_in_a_graph(graphs):
-    repository = graphs["dev"].of_type("aws:ecr/repository:Repository")[0]
+def test_a_name_aws_would_refuse_is_found_in_a_graph(fixture_graphs):
+    repository = fixture_graphs["small"].of_type("aws:ecr/repository:Repository")[0]
     inputs = {**repository["inputs"], "name": "picturesocial-dev/" + "x" * 250}
     (finding,) = aws_limits.check_resource(repository["type"], inputs)
     assert finding.problem.startswith("268 characters long; AWS allows at most 256")
 
 
-def test_a_hundred_apis_with_the_longest_names_fit_or_are_refused_naming_the_api(tmp_path):
-    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    template = catalog["apis"]["helloworld"]
+@pytest.mark.parametrize("exposed", [True, False])
+def test_a_hundred_apis_with_the_longest_names_fit_or_are_refused_naming_the_api(project_copy, exposed):
+    catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
+    template = catalog["apis"]["greeter"]
     for i in range(100):
         name = f"a{i:02d}" + "x" * 60  # 63 characters: the longest DNS-1035 label
-        catalog["apis"][name] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    apis = {name: {"tag": "1.0.0"} for name in catalog["apis"]}
+        catalog["apis"][name] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i, "exposed": exposed}
+    config = yaml.safe_load((FIXTURE / "Pulumi.small.yaml").read_text())["config"]
+    config["picturesocial:apis"] = {name: {"tag": "1.0.0"} for name in catalog["apis"]}
+    root = project_copy(catalog=catalog, stacks={"small": config})
     try:
-        graph = synthesize("dev", config_overrides={"picturesocial:apis": apis, "picturesocial:catalog": str(path)})
+        graph = synthesize("small", root=root)
     except SynthError as exc:
         lines = str(exc).splitlines()
-        assert lines and all(line.startswith(f"{path}: apis.a") for line in lines), lines[:3]
-        # helloworld's copies are exposed: "<name>-lb" is 66 characters, over Kubernetes' 63 for a Service.
+        assert exposed and len(lines) == 100, lines[:3]
+        assert all(line.startswith("workloads/catalog.yaml: apis.a") for line in lines), lines[:3]
+        # An exposed API's "<name>-lb" is 66 characters, over Kubernetes' 63 for a Service name.
         assert lines[0].endswith("is 66 characters long; Kubernetes allows at most 63 (a DNS-1035 label)")
         return
+    assert not exposed
     for resource in graph.resources:  # pragma: no cover - reached only if the catalog is accepted
         for finding in aws_limits.check_resource(resource["type"], resource["inputs"]):
             assert finding.problem is None, (resource["urn"], finding)

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from conftest import stack_file
-from tools.offline.engine import ROOT
+from conftest import FIXTURE, fixture_config
+from tools import ROOT
 from tools.synth import main
 
-DEV = stack_file("dev")
+DEV = fixture_config("small")
 GROUP = DEV["picturesocial:nodeGroups"]["general"]
 NETWORK = DEV["picturesocial:network"]
 CLUSTER = DEV["picturesocial:cluster"]
@@ -23,6 +23,11 @@ CASES = [
      "picturesocial:nodeGroups.general.minSize: 5 is greater than maxSize 4"),
     ("desired-outside-bounds", {"picturesocial:nodeGroups": {"general": {**GROUP, "desiredSize": 9}}},
      "picturesocial:nodeGroups.general.desiredSize: 9 must lie between minSize 2 and maxSize 4"),
+    ("three-problems-in-one-group-three-lines",
+     {"picturesocial:nodeGroups": {"general": {**GROUP, "minSize": 5, "desiredSize": 9, "labels": {"bad key": "x"}}}},
+     "picturesocial:nodeGroups.general.minSize: 5 is greater than maxSize 4\n"
+     "picturesocial:nodeGroups.general.desiredSize: 9 must lie between minSize 5 and maxSize 4\n"
+     "picturesocial:nodeGroups.general.labels: \"bad key\": \"x\" is not a valid Kubernetes label"),
     ("typo-in-top-level-key", {"picturesocial:nodeGroup": {"general": GROUP}},
      "picturesocial:nodeGroup: unknown key; did you mean picturesocial:nodeGroups?"),
     ("typo-in-nested-key", {"picturesocial:cluster": {**CLUSTER, "logRetention": 30}},
@@ -44,7 +49,7 @@ CASES = [
      "picturesocial:cluster.name: the EKS cluster name \"" + "c" * 101 + "\" is 101 characters long; AWS allows at "
      "most 100 (eks CreateCluster.name in botocore's service model)"),
     ("cluster-name-leaves-no-room-for-buckets", {"picturesocial:cluster": {**CLUSTER, "name": "c" * 62}},
-     "picturesocial:cluster.name: leaves no room for S3 bucket names: \"" + "c" * 62 + "-pictures\" is 71 characters "
+     "picturesocial:cluster.name: leaves no room for S3 bucket names: \"" + "c" * 62 + "-photos\" is 69 characters "
      "long; AWS allows at most 63 (s3 CreateBucket.Bucket: S3 user guide, General purpose bucket naming rules; "
      "botocore's model sets no limit)"),
     ("unpinned-kubernetes-version", {"picturesocial:cluster": {**CLUSTER, "version": "1.20"}},
@@ -65,12 +70,16 @@ CASES = [
      "picturesocial:nodeGroups.general.capacityType: \"spot\" must be \"ON_DEMAND\" or \"SPOT\""),
     ("node-group-name-not-dns", {"picturesocial:nodeGroups": {"General_Pool": GROUP}},
      "picturesocial:nodeGroups.General_Pool: \"General_Pool\" must be a DNS-1035 label"),
-    ("latest-tag", {"picturesocial:apis": {"helloworld": {"tag": "latest"}, "pictures": {"tag": "1.0.0"}}},
-     "picturesocial:apis.helloworld.tag: \"latest\" is a moving tag"),
+    ("latest-tag", {"picturesocial:apis": {**DEV["picturesocial:apis"], "greeter": {"tag": "latest"}}},
+     "picturesocial:apis.greeter.tag: \"latest\" is a moving tag"),
+    ("tag-unquoted", {"picturesocial:apis": {**DEV["picturesocial:apis"], "greeter": {"tag": 1.0}}},
+     "picturesocial:apis.greeter.tag: 1.0 is a number in YAML, not a string: quote it (\"1.0\"); an unquoted 1.00 is "
+     "read as 1.0 too"),
     ("api-name-not-dns", {"picturesocial:apis": {"Pictures_API": {"tag": "1.0.0"}}},
      "picturesocial:apis.Pictures_API: \"Pictures_API\" must be a DNS-1035 label"),
     ("account-id-unquoted-or-short", {"aws:allowedAccountIds": ["12345"]},
      "aws:allowedAccountIds[0]: \"12345\" must be a 12-digit AWS account id"),
+    ("region-typo", {"aws:regoin": "us-east-1"}, "aws:regoin: unknown key; did you mean aws:region?"),
     ("region-missing", {"aws:region": None}, "aws:region: is required"),
     ("protect-not-boolean", {"picturesocial:protect": "maybe"},
      "picturesocial:protect: \"maybe\" must be true or false"),
@@ -79,24 +88,26 @@ CASES = [
 
 @pytest.mark.parametrize("changes, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_invalid_config_stops_with_one_line_naming_the_key(write_stack, capsys, changes, expected):
-    code = main(["dev", "--config", str(write_stack(changes))])
+    code = main(["small", "--project", str(FIXTURE), "--config", str(write_stack(changes))])
     err = capsys.readouterr().err
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f"error: {expected}"), lines[0]
+    wanted = expected.splitlines()
+    assert len(lines) == len(wanted), err  # one line per problem, and nothing else
+    for line, want in zip(lines, wanted):
+        assert line.startswith(f"error: {want}"), line
     assert "Traceback" not in err
 
 
 def test_missing_stack_file_is_one_line(capsys):
-    assert main(["no-such-stack"]) == 2
+    assert main(["no-such-stack", "--project", str(FIXTURE)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "Pulumi.no-such-stack.yaml: no such stack file" in err
 
 
 def test_the_real_command_prints_no_traceback(write_stack, tmp_path):
     config = write_stack({"picturesocial:nodeGroups": {"general": {**GROUP, "minSize": 5}}})
-    result = subprocess.run([sys.executable, "-m", "tools.synth", "dev", "--config", str(config),
+    result = subprocess.run([sys.executable, "-m", "tools.synth", "small", "--project", str(FIXTURE), "--config", str(config),
                              "--out", str(tmp_path / "out")],
                             cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2
@@ -106,9 +117,9 @@ def test_the_real_command_prints_no_traceback(write_stack, tmp_path):
 
 def test_a_key_given_twice_in_a_stack_file_is_an_error(tmp_path, capsys):
     # The Pulumi CLI refuses such a file; the offline engine must not quietly take the last value.
-    text = (ROOT / "Pulumi.dev.yaml").read_text() + "  picturesocial:protect: true\n"
-    path = tmp_path / "Pulumi.dev.yaml"
+    text = (FIXTURE / "Pulumi.small.yaml").read_text() + "  picturesocial:protect: true\n"
+    path = tmp_path / "Pulumi.small.yaml"
     path.write_text(text)
-    assert main(["dev", "--config", str(path)]) == 2
+    assert main(["small", "--project", str(FIXTURE), "--config", str(path)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: {path}") and 'duplicate key "picturesocial:protect"' in line, line

@@ -1,4 +1,4 @@
-"""Blast radius and the guard: what a typical change does to each environment, read offline."""
+"""Blast radius and the guard: what a typical change does to a stack, read offline (fixture project)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import sys
 import pytest
 import yaml
 
-from conftest import STACKS, stack_file, with_extra_api
+from conftest import FIXTURE, fixture_config, synth_fixture
+from tools import ROOT
 from tools.diff import diff, main
 from tools.offline import synthesize
-from tools.offline.engine import ROOT
 
 
 def body(graph):
     return json.loads(graph.to_json())
 
 
-def changes_of(graphs, stack, overrides):
-    changes, _ = diff(body(graphs[stack]), body(synthesize(stack, config_overrides=overrides)))
+def changes_of(fixture_graphs, stack, **overrides):
+    changes, _ = diff(body(fixture_graphs[stack]), body(synth_fixture(stack, **overrides)))
     return changes
 
 
@@ -29,53 +29,90 @@ def kinds(changes):
     return sorted((c.kind, c.type, c.urn.rsplit("::", 1)[-1]) for c in changes)
 
 
-def test_bumping_one_tag_changes_only_that_deployment_in_that_stack(graphs):
-    apis = {**stack_file("staging")["picturesocial:apis"], "pictures": {"tag": "1.0.1"}}
-    changes = changes_of(graphs, "staging", {"picturesocial:apis": apis})
-    assert kinds(changes) == [("update", "kubernetes:apps/v1:Deployment", "pictures")]
-    assert changes[0].paths == ["spec.template.metadata.labels.app.kubernetes.io/version",
-                                "spec.template.spec.containers[0].image"]
-    for other in set(STACKS) - {"staging"}:  # the other stacks' files are untouched: nothing moves there
-        assert diff(body(graphs[other]), body(synthesize(other)))[0] == []
+def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps(fixture_graphs):
+    apis = fixture_config("large")["picturesocial:apis"]
+    apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
+    changes = changes_of(fixture_graphs, "large", apis=apis)
+    assert kinds(changes) == [("update", "kubernetes:apps/v1:Deployment", "greeter")]
+    (change,) = changes
+    assert change.paths == ["spec.template.metadata.labels.app.kubernetes.io/version",
+                            "spec.template.spec.containers[0].image"]
+    assert change.values[1][1:] == ("210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
+                                    "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.1")
 
 
-def test_adding_an_api_only_creates(graphs, tmp_path):
-    changes = changes_of(graphs, "dev", with_extra_api(tmp_path))
-    assert changes and {c.kind for c in changes} == {"create"}
-    assert not [c for c in changes if c.guarded]
-
-
-def test_raising_a_node_groups_max_size_is_one_in_place_update(graphs):
-    groups = stack_file("prod")["picturesocial:nodeGroups"]
-    changes = changes_of(graphs, "prod", {"picturesocial:nodeGroups": {
-        "general": {**groups["general"], "maxSize": 12}}})
+def test_raising_a_node_groups_max_size_is_one_in_place_update(fixture_graphs):
+    groups = fixture_config("large")["picturesocial:nodeGroups"]
+    changes = changes_of(fixture_graphs, "large", nodeGroups={**groups, "general": {**groups["general"], "maxSize": 12}})
     assert kinds(changes) == [("update", "aws:eks/nodeGroup:NodeGroup", "general")]
-    assert changes[0].paths == ["scalingConfig.maxSize"] and not changes[0].guarded
+    assert changes[0].paths == ["scalingConfig.maxSize"] and changes[0].values == [("scalingConfig.maxSize", 9, 12)]
+    assert not changes[0].guarded
 
 
-def test_changing_instance_types_replaces_that_node_group_only_and_is_guarded(graphs):
-    groups = stack_file("prod")["picturesocial:nodeGroups"]
-    changes = changes_of(graphs, "prod", {"picturesocial:nodeGroups": {
-        "general": {**groups["general"], "instanceTypes": ["m7i.large"]}}})
+def test_changing_instance_types_replaces_that_node_group_only(fixture_graphs):
+    groups = fixture_config("large")["picturesocial:nodeGroups"]
+    changes = changes_of(fixture_graphs, "large",
+                         nodeGroups={**groups, "general": {**groups["general"], "instanceTypes": ["m7i.large"]}})
+    # Auto-named, so the new group is created before the old one is drained: no acknowledgement needed.
     assert kinds(changes) == [("replace", "aws:eks/nodeGroup:NodeGroup", "general")]
-    assert changes[0].guarded
 
 
-def test_renaming_an_api_is_caught_by_the_guard(graphs, tmp_path):
-    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    catalog["apis"]["photos"] = catalog["apis"].pop("pictures")
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    apis = {"helloworld": {"tag": "1.0.0"}, "photos": {"tag": "1.0.0"}}
-    changes = changes_of(graphs, "prod", {"picturesocial:apis": apis, "picturesocial:catalog": str(path)})
+def test_a_new_vpc_cidr_replaces_everything_that_depends_on_the_subnets_and_the_guard_stops_it(fixture_graphs):
+    network = {**fixture_config("small")["picturesocial:network"], "cidr": "10.51.0.0/16"}
+    changes = changes_of(fixture_graphs, "small", network=network)
+    replaced = {c.urn.rsplit("::", 1)[-1]: c for c in changes if c.kind == "replace"}
+    # The node group and the cluster get new subnet ids, which EKS cannot change in place.
+    assert {"vpc", "eks", "general", "nat-a"} <= set(replaced)
+    assert {name for name in replaced if name.startswith(("private-", "public-"))} >= {
+        "private-a", "private-b", "public-a", "public-b"}
+    assert replaced["general"].because == sorted(
+        c.urn for c in changes if c.urn.endswith(("::private-a", "::private-b")) and "Subnet" in c.type)
+    assert {c.urn.rsplit("::", 1)[-1] for c in changes if c.guarded} == {"vpc", "eks"}
+
+
+@pytest.fixture
+def graph_dirs(fixture_graphs, tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir(), new.mkdir()
+    (old / "graph.json").write_text(fixture_graphs["large"].to_json())
+    changed = body(fixture_graphs["large"])
+    changed["resources"] = [r for r in changed["resources"] if r["type"] != "aws:dynamodb/table:Table"]
+    (new / "graph.json").write_text(json.dumps(changed))
+    table_urn = next(r["urn"] for r in fixture_graphs["large"].resources if r["type"] == "aws:dynamodb/table:Table")
+    return old, new, table_urn
+
+
+def test_guard_exits_3_when_a_table_would_be_deleted_and_prints_a_shell_ready_allow(graph_dirs, capsys):
+    old, new, urn = graph_dirs
+    assert main([str(old), str(new)]) == 3
+    out = capsys.readouterr().out
+    assert f"- delete {urn}" in out
+    assert f"blocked: delete of aws:dynamodb/table:Table {urn} (protected or stateful; acknowledge with " \
+           f"--allow '{urn}')" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("0 to create, 0 to update, 0 to replace, 1 to delete, ")
+
+
+def test_guard_lets_an_acknowledged_deletion_through(graph_dirs):
+    old, new, urn = graph_dirs
+    assert main([str(old), str(new), "--allow", urn]) == 0
+
+
+def test_renaming_an_api_is_caught_by_the_guard(fixture_graphs, project_copy):
+    catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
+    catalog["apis"]["images"] = catalog["apis"].pop("photos")
+    config = fixture_config("large")
+    config["picturesocial:apis"]["images"] = config["picturesocial:apis"].pop("photos")
+    renamed = synthesize("large", root=project_copy(catalog=catalog, stacks={"large": config}))
+    changes, _ = diff(body(fixture_graphs["large"]), body(renamed))
     deleted = {(c.type, c.urn.rsplit("::", 1)[-1]) for c in changes if c.kind == "delete"}
-    assert ("kubernetes:apps/v1:Deployment", "pictures") in deleted
-    assert ("aws:ecr/repository:Repository", "pictures") in deleted
+    assert ("kubernetes:apps/v1:Deployment", "photos") in deleted
+    assert ("aws:ecr/repository:Repository", "photos") in deleted
     assert any(c.guarded for c in changes)
 
 
-def test_a_resource_type_missing_from_the_table_is_reported_not_guessed(graphs):
-    old, new = body(graphs["dev"]), body(graphs["dev"])
+def test_a_resource_type_missing_from_the_table_is_reported_not_guessed(fixture_graphs):
+    old, new = body(fixture_graphs["small"]), body(fixture_graphs["small"])
     target = next(r for r in new["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
     target["inputs"] = {**target["inputs"], "cidrBlock": "10.99.0.0/16"}
     (change,) = diff(old, new, table={})[0]
@@ -83,8 +120,8 @@ def test_a_resource_type_missing_from_the_table_is_reported_not_guessed(graphs):
     assert "[unknown replacement behaviour]" in change.line()
 
 
-def test_an_alias_keeps_a_renamed_resource(graphs):
-    old, new = body(graphs["dev"]), body(graphs["dev"])
+def test_an_alias_keeps_a_renamed_resource(fixture_graphs):
+    old, new = body(fixture_graphs["small"]), body(fixture_graphs["small"])
     vpc = next(r for r in new["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
     old_urn = vpc["urn"]
     vpc["urn"] = old_urn.rsplit("::", 1)[0] + "::main-vpc"
@@ -94,31 +131,17 @@ def test_an_alias_keeps_a_renamed_resource(graphs):
     assert {c.kind for c in diff(old, new)[0]} == {"create", "delete"}
 
 
-@pytest.fixture
-def graph_dirs(graphs, tmp_path):
-    old, new = tmp_path / "old", tmp_path / "new"
-    old.mkdir(), new.mkdir()
-    (old / "graph.json").write_text(graphs["prod"].to_json())
-    changed = body(graphs["prod"])
-    changed["resources"] = [r for r in changed["resources"] if r["type"] != "aws:dynamodb/table:Table"]
-    (new / "graph.json").write_text(json.dumps(changed))
-    table_urn = next(r["urn"] for r in graphs["prod"].resources if r["type"] == "aws:dynamodb/table:Table")
-    return old, new, table_urn
+def test_a_replaced_provider_replaces_what_it_manages(fixture_graphs):
+    old, new = body(fixture_graphs["small"]), body(fixture_graphs["small"])
+    provider = next(r for r in new["resources"] if r["type"] == "pulumi:providers:kubernetes")
+    provider["inputs"] = {**provider["inputs"], "clusterIdentifier": "another-cluster"}
+    changes, _ = diff(old, new)
+    managed = {r["urn"] for r in new["resources"] if r.get("provider") == provider["urn"]}
+    assert {c.urn for c in changes if c.kind == "replace"} == managed | {provider["urn"]}
+    assert all(provider["urn"] in c.because for c in changes if c.urn in managed)
 
 
-def test_guard_exits_3_when_a_table_would_be_deleted(graph_dirs, capsys):
-    old, new, urn = graph_dirs
-    assert main([str(old), str(new)]) == 3
-    out = capsys.readouterr().out
-    assert f"- delete {urn}" in out and f"blocked: delete of aws:dynamodb/table:Table {urn}" in out
-    assert out.strip().splitlines()[-1] == "0 to create, 0 to update, 0 to replace, 1 to delete, 102 unchanged"
-
-
-def test_guard_lets_an_acknowledged_deletion_through(graph_dirs):
-    old, new, urn = graph_dirs
-    assert main([str(old), str(new), "--allow", urn]) == 0
-
-
+@pytest.mark.slow
 def test_diff_against_a_git_ref_synthesizes_both_sides():
     result = subprocess.run([sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev"], cwd=ROOT,
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -6,45 +6,45 @@ import ipaddress
 
 import pytest
 
-from conftest import ids, stack_file
+from conftest import synth_fixture
+from graphq import NODE_GROUP, SUBNET
 from infra.network import subnet_plan
-from tools.offline import synthesize
 
-SUBNET = "aws:ec2/subnet:Subnet"
-
-
-def private_subnet_ids(graph):
-    return ids(graph, SUBNET, lambda r: r["inputs"]["tags"].get("kubernetes.io/role/internal-elb") == "1")
+ZONES = {"small": 2, "large": 3}
 
 
-def public_subnet_ids(graph):
-    return ids(graph, SUBNET, lambda r: r["inputs"]["tags"].get("kubernetes.io/role/elb") == "1")
+def private_subnet_ids(fixture_graph):
+    return {r["id"] for r in fixture_graph.of_type(SUBNET) if r["inputs"]["tags"].get("kubernetes.io/role/internal-elb") == "1"}
 
 
-def test_node_groups_span_every_private_subnet(graph):
+def public_subnet_ids(fixture_graph):
+    return {r["id"] for r in fixture_graph.of_type(SUBNET) if r["inputs"]["tags"].get("kubernetes.io/role/elb") == "1"}
+
+
+def test_node_groups_span_every_private_subnet(fixture_graph):
     # That no node runs in a public subnet is the policy node-groups-private-subnets (test_policies.py).
-    for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
-        assert set(group["inputs"]["subnetIds"]) == private_subnet_ids(graph)
+    for group in fixture_graph.of_type(NODE_GROUP):
+        assert set(group["inputs"]["subnetIds"]) == private_subnet_ids(fixture_graph)
 
 
-def test_no_subnet_gives_instances_public_ips(graph):
-    assert all(s["inputs"]["mapPublicIpOnLaunch"] is False for s in graph.of_type(SUBNET))
+def test_no_subnet_gives_instances_public_ips(fixture_graph):
+    assert all(s["inputs"]["mapPublicIpOnLaunch"] is False for s in fixture_graph.of_type(SUBNET))
 
 
-def test_one_public_and_one_private_subnet_per_zone(graph):
-    zones = stack_file(graph.stack)["picturesocial:network"]["availabilityZones"]
-    subnets = graph.of_type(SUBNET)
-    assert len(private_subnet_ids(graph)) == len(public_subnet_ids(graph)) == zones
+def test_one_public_and_one_private_subnet_per_zone(fixture_graph):
+    zones = ZONES[fixture_graph.stack]
+    subnets = fixture_graph.of_type(SUBNET)
+    assert len(private_subnet_ids(fixture_graph)) == len(public_subnet_ids(fixture_graph)) == zones
     assert len({s["inputs"]["availabilityZone"] for s in subnets}) == zones
 
 
-@pytest.mark.parametrize("stack, expected", [("dev", 1), ("staging", 3), ("prod", 3)])
-def test_nat_gateway_count_follows_the_environment(graphs, stack, expected):
-    assert len(graphs[stack].of_type("aws:ec2/natGateway:NatGateway")) == expected
+@pytest.mark.parametrize("stack, expected", [("small", 1), ("large", 3)])
+def test_nat_gateway_count_follows_the_strategy(fixture_graphs, stack, expected):
+    assert len(fixture_graphs[stack].of_type("aws:ec2/natGateway:NatGateway")) == expected
 
 
-def test_per_az_nat_keeps_each_zone_on_its_own_gateway(graphs):
-    prod = graphs["prod"]
+def test_per_az_nat_keeps_each_zone_on_its_own_gateway(fixture_graphs):
+    prod = fixture_graphs["large"]
     nat_subnet = {n["id"]: n["inputs"]["subnetId"] for n in prod.of_type("aws:ec2/natGateway:NatGateway")}
     zone_of = {s["id"]: s["inputs"]["availabilityZone"] for s in prod.of_type(SUBNET)}
     routes = [r for r in prod.of_type("aws:ec2/route:Route") if "natGatewayId" in r["inputs"]]
@@ -56,9 +56,9 @@ def test_per_az_nat_keeps_each_zone_on_its_own_gateway(graphs):
         assert zone_of[nat_subnet[route["inputs"]["natGatewayId"]]] == table_zone[route["inputs"]["routeTableId"]]
 
 
-def test_subnets_carry_load_balancer_discovery_and_cluster_tags(graph):
-    cluster_tag = f"kubernetes.io/cluster/picturesocial-{graph.stack}"
-    for subnet in graph.of_type(SUBNET):
+def test_subnets_carry_load_balancer_discovery_and_cluster_tags(fixture_graph):
+    cluster_tag = f"kubernetes.io/cluster/picturesocial-{fixture_graph.stack}"
+    for subnet in fixture_graph.of_type(SUBNET):
         tags = subnet["inputs"]["tags"]
         assert tags[cluster_tag] == "shared"
         is_private = subnet["name"].startswith("private-")
@@ -68,17 +68,17 @@ def test_subnets_carry_load_balancer_discovery_and_cluster_tags(graph):
         assert f'tags["{cluster_tag}"]' in subnet["ignoreChanges"]
 
 
-def test_subnets_lie_inside_the_vpc_and_never_overlap(graph):
-    vpc = ipaddress.ip_network(graph.of_type("aws:ec2/vpc:Vpc")[0]["inputs"]["cidrBlock"])
-    nets = [ipaddress.ip_network(s["inputs"]["cidrBlock"]) for s in graph.of_type(SUBNET)]
+def test_subnets_lie_inside_the_vpc_and_never_overlap(fixture_graph):
+    vpc = ipaddress.ip_network(fixture_graph.of_type("aws:ec2/vpc:Vpc")[0]["inputs"]["cidrBlock"])
+    nets = [ipaddress.ip_network(s["inputs"]["cidrBlock"]) for s in fixture_graph.of_type(SUBNET)]
     assert all(n.subnet_of(vpc) for n in nets)
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
 
 
-def test_adding_a_zone_does_not_renumber_existing_subnets(graphs):
-    network = {**stack_file("dev")["picturesocial:network"], "availabilityZones": 3}
-    wider = synthesize("dev", config_overrides={"picturesocial:network": network})
-    before = {s["name"]: s["inputs"]["cidrBlock"] for s in graphs["dev"].of_type(SUBNET)}
+def test_adding_a_zone_does_not_renumber_existing_subnets(fixture_graphs):
+    wider = synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 3, "natGateways": "single",
+                                            "vpcEndpoints": False})
+    before = {s["name"]: s["inputs"]["cidrBlock"] for s in fixture_graphs["small"].of_type(SUBNET)}
     after = {s["name"]: s["inputs"]["cidrBlock"] for s in wider.of_type(SUBNET)}
     assert set(after) - set(before) == {"private-c", "public-c"}
     assert {name: after[name] for name in before} == before
@@ -91,20 +91,20 @@ def test_subnet_plan_for_the_reference_vpc():
     assert (str(last.private), str(last.public)) == ("10.0.160.0/19", "10.0.212.0/22")
 
 
-@pytest.mark.parametrize("stack, endpoints", [("dev", 0), ("staging", 5), ("prod", 5)])
-def test_vpc_endpoints_only_where_enabled(graphs, stack, endpoints):
-    found = graphs[stack].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+@pytest.mark.parametrize("stack, endpoints", [("small", 0), ("large", 5)])
+def test_vpc_endpoints_only_where_enabled(fixture_graphs, stack, endpoints):
+    found = fixture_graphs[stack].of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert len(found) == endpoints
     if endpoints:
-        services = {e["inputs"]["serviceName"].removeprefix("com.amazonaws.us-east-1.") for e in found}
+        services = {e["inputs"]["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in found}
         assert services == {"s3", "ecr.api", "ecr.dkr", "sts", "logs"}
         gateway = [e for e in found if e["inputs"]["vpcEndpointType"] == "Gateway"]
-        assert [g["inputs"]["serviceName"] for g in gateway] == ["com.amazonaws.us-east-1.s3"]
+        assert [g["inputs"]["serviceName"] for g in gateway] == ["com.amazonaws.eu-west-1.s3"]
 
 
-def test_node_groups_wait_for_their_subnets_egress(graph):
-    egress = {r["urn"] for r in graph.of_type("aws:ec2/route:Route") if "natGatewayId" in r["inputs"]}
-    egress |= {r["urn"] for r in graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+def test_node_groups_wait_for_their_subnets_egress(fixture_graph):
+    egress = {r["urn"] for r in fixture_graph.of_type("aws:ec2/route:Route") if "natGatewayId" in r["inputs"]}
+    egress |= {r["urn"] for r in fixture_graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert egress
-    for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
+    for group in fixture_graph.of_type(NODE_GROUP):
         assert egress <= set(group["dependencies"])

@@ -2,65 +2,59 @@
 
 from __future__ import annotations
 
-from conftest import stack_file
+from graphq import NODE_GROUP, one
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
-def test_every_root_volume_is_encrypted_gp3(graph):
-    groups = stack_file(graph.stack)["picturesocial:nodeGroups"]
-    for template in graph.of_type(LAUNCH_TEMPLATE):
-        (mapping,) = template["inputs"]["blockDeviceMappings"]
-        assert mapping["ebs"]["volumeType"] == "gp3"
-        assert mapping["ebs"]["encrypted"] == "true"
-        assert mapping["ebs"]["volumeSize"] == groups[template["name"]]["diskSizeGiB"]
+def test_every_root_volume_is_encrypted_gp3_of_the_configured_size(fixture_graphs):
+    expected = {("small", "general"): 30, ("large", "general"): 50, ("large", "arm"): 30}
+    found = {}
+    for stack, graph in fixture_graphs.items():
+        for template in graph.of_type(LAUNCH_TEMPLATE):
+            (mapping,) = template["inputs"]["blockDeviceMappings"]
+            assert mapping["ebs"]["volumeType"] == "gp3"
+            assert mapping["ebs"]["encrypted"] == "true"
+            found[(stack, template["name"])] = mapping["ebs"]["volumeSize"]
+    assert found == expected
 
 
-def test_one_node_group_per_entry_through_its_own_launch_template(graph):
-    groups = stack_file(graph.stack)["picturesocial:nodeGroups"]
-    templates = {t["name"]: t for t in graph.of_type(LAUNCH_TEMPLATE)}
-    found = {g["name"]: g for g in graph.of_type(NODE_GROUP)}
-    assert set(found) == set(groups) == set(templates)
-    for name, group in found.items():
+def test_one_node_group_per_entry_through_its_own_launch_template(fixture_graph):
+    templates = {t["name"]: t for t in fixture_graph.of_type(LAUNCH_TEMPLATE)}
+    groups = {g["name"]: g for g in fixture_graph.of_type(NODE_GROUP)}
+    assert set(groups) == set(templates) == ({"general"} if fixture_graph.stack == "small" else {"general", "arm"})
+    for name, group in groups.items():
         assert group["inputs"]["launchTemplate"]["id"] == templates[name]["id"]
         assert "diskSize" not in group["inputs"]  # set in the launch template, or EKS rejects the group
         assert "remoteAccess" not in group["inputs"]  # no SSH
 
 
-def test_node_groups_follow_the_stack_settings(graph):
-    groups = stack_file(graph.stack)["picturesocial:nodeGroups"]
-    for group in graph.of_type(NODE_GROUP):
-        wanted, got = groups[group["name"]], group["inputs"]
-        assert got["instanceTypes"] == wanted["instanceTypes"]
-        assert got["capacityType"] == wanted["capacityType"]
-        assert got["scalingConfig"] == {"minSize": wanted["minSize"], "maxSize": wanted["maxSize"],
-                                        "desiredSize": wanted["desiredSize"]}
-        assert got["labels"] == wanted["labels"]
-        assert got["version"] == stack_file(graph.stack)["picturesocial:cluster"]["version"]
+def test_node_groups_follow_the_stack_settings(fixture_graphs):
+    small = one(fixture_graphs["small"], NODE_GROUP, "general")["inputs"]
+    assert (small["instanceTypes"], small["capacityType"]) == (["t3.medium", "t3a.medium"], "SPOT")
+    # desiredSize defaults to minSize.
+    assert small["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    assert small["labels"] == {"workload": "general"} and small["version"] == "1.33"
+    arm = one(fixture_graphs["large"], NODE_GROUP, "arm")["inputs"]
+    assert (arm["amiType"], arm["capacityType"]) == ("AL2023_ARM_64_STANDARD", "ON_DEMAND")
+    assert arm["taints"] == [{"key": "arch", "value": "arm64", "effect": "NO_SCHEDULE"}]
+    general = one(fixture_graphs["large"], NODE_GROUP, "general")["inputs"]
+    assert general["scalingConfig"] == {"minSize": 3, "maxSize": 9, "desiredSize": 4}
 
 
-def test_rolling_updates_are_bounded(graph):
-    for group in graph.of_type(NODE_GROUP):
-        assert group["inputs"]["updateConfig"] == {"maxUnavailable": 1}
+def test_rolling_updates_are_bounded(fixture_graphs):
+    assert one(fixture_graphs["small"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {"maxUnavailable": 1}
+    assert one(fixture_graphs["large"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {"maxUnavailable": 2}
 
 
-def test_node_groups_are_auto_named_so_replacements_can_be_created_first(graph):
-    for group in graph.of_type(NODE_GROUP):
+def test_node_groups_are_auto_named_so_replacements_can_be_created_first(fixture_graph):
+    for group in fixture_graph.of_type(NODE_GROUP):
         assert "nodeGroupName" not in group["inputs"]
 
 
-def test_dev_runs_on_spot_and_prod_on_demand_across_three_zones(graphs):
-    (dev,) = graphs["dev"].of_type(NODE_GROUP)
-    (prod,) = graphs["prod"].of_type(NODE_GROUP)
-    assert dev["inputs"]["capacityType"] == "SPOT"
-    assert prod["inputs"]["capacityType"] == "ON_DEMAND"
-    assert len(prod["inputs"]["subnetIds"]) == 3
-
-
-def test_nodes_get_read_only_registry_access(graph):
+def test_nodes_get_read_only_registry_access_and_nothing_broad(fixture_graph):
     policies = {a["inputs"]["policyArn"].rsplit("/", 1)[-1]
-                for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                for a in fixture_graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if a["name"].startswith("node-role-")}
-    assert "AmazonEC2ContainerRegistryReadOnly" in policies
-    assert not any("FullAccess" in p or "PowerUser" in p for p in policies)
+    assert policies == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly",
+                        "AmazonSSMManagedInstanceCore"}

@@ -15,14 +15,21 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from conftest import stack_file
+from conftest import FIXTURE, fixture_config
+from tools import ROOT
 from tools import preflight as preflight_tool
 from tools import smoke as smoke_tool
-from tools.offline.engine import ROOT
 from tools.ops import Aws, load_settings
 
-DEV_ACCOUNT = "111122223333"
+# The fixture project's small stack (tests/fixtures/project): account, region, cluster name, APIs and tags.
+DEV_ACCOUNT = "123456789012"
 REGION = "us-east-1"
+CLUSTER = "picturesocial-small"
+TAGS = {"greeter": "2.0.0", "photos": "3.1.0", "thumbs": "0.9.0"}
+
+
+def settings_of(config_file=None):
+    return load_settings("small", config_file, FIXTURE)
 
 
 @pytest.fixture
@@ -39,9 +46,9 @@ def cloud(monkeypatch):
         yield boto3.Session(region_name=REGION)
 
 
-def push(session, api, tag, stack="dev"):
+def push(session, api, tag):
     ecr = session.client("ecr")
-    repo = f"picturesocial-{stack}/{api}"
+    repo = f"{CLUSTER}/{api}"
     try:
         ecr.create_repository(repositoryName=repo, imageTagMutability="IMMUTABLE")
     except ecr.exceptions.RepositoryAlreadyExistsException:
@@ -52,13 +59,13 @@ def push(session, api, tag, stack="dev"):
     return ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"]
 
 
-def push_all(session, stack="dev"):
-    return {api: push(session, api, values["tag"], stack) for api, values in stack_file(stack)["picturesocial:apis"].items()}
+def push_all(session):
+    return {api: push(session, api, tag) for api, tag in TAGS.items()}
 
 
-def run_preflight(session, stack="dev", config_file=None):
-    config = load_settings(stack, config_file)
-    args = argparse.Namespace(pin=False, config=config_file)
+def run_preflight(session, config_file=None):
+    config = settings_of(config_file)
+    args = argparse.Namespace(pin=False, config=config_file, project=FIXTURE)
     return preflight_tool.preflight(args, Aws(session=session, region=config.stack.region), config)
 
 
@@ -66,12 +73,12 @@ def run_preflight(session, stack="dev", config_file=None):
 
 def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
     push_all(cloud)
-    assert preflight_tool.main(["dev"]) == 0
+    assert preflight_tool.main(["small", "--project", str(FIXTURE)]) == 0
     out = capsys.readouterr().out
     assert "ok: 0 failed" in out
     report = run_preflight(cloud)
-    for check in ("credentials", "account", "region", "image helloworld:1.0.0", "image pictures:1.0.0",
-                  "quota: NAT gateways per AZ"):
+    for check in ("credentials", "account", "region", "image greeter:2.0.0", "image photos:3.1.0",
+                  "image thumbs:0.9.0", "quota: NAT gateways per AZ"):
         assert report.status(check) == "pass", check
     # moto has no EC2 Elastic IP quota: the documented fallback says so.
     assert report.status("quota: Elastic IPs") == "warn"
@@ -86,36 +93,37 @@ def test_wrong_account_fails(cloud, monkeypatch):
 
 def test_wrong_region_fails(cloud):
     push_all(cloud)
-    config = load_settings("dev")
+    config = settings_of()
     session = boto3.Session(region_name="eu-west-1")
-    report = preflight_tool.preflight(argparse.Namespace(pin=False, config=None), Aws(session, config.stack.region),
-                                      config)
+    report = preflight_tool.preflight(argparse.Namespace(pin=False, config=None, project=FIXTURE),
+                                      Aws(session, config.stack.region), config)
     assert report.status("region") == "fail"
-    assert report.status("image pictures:1.0.0") == "pass"  # calls still go to the stack's region
+    assert report.status("image photos:3.1.0") == "pass"  # calls still go to the stack's region
 
 
 def test_a_tag_that_was_never_pushed_fails(cloud):
-    push(cloud, "helloworld", "1.0.0")
-    push(cloud, "pictures", "0.9.0")
+    push(cloud, "greeter", "2.0.0")
+    push(cloud, "thumbs", "0.9.0")
+    push(cloud, "photos", "3.0.0")
     report = run_preflight(cloud)
-    assert report.status("image pictures:1.0.0") == "fail"
-    assert report.status("image helloworld:1.0.0") == "pass"
+    assert report.status("image photos:3.1.0") == "fail"
+    assert report.status("image greeter:2.0.0") == "pass"
 
 
 def test_a_digest_that_does_not_match_the_tag_fails(cloud, write_stack):
     push_all(cloud)
     wrong = "sha256:" + "0" * 64
-    apis = {**stack_file("dev")["picturesocial:apis"], "pictures": {"tag": "1.0.0", "digest": wrong}}
+    apis = {**fixture_config("small")["picturesocial:apis"], "photos": {"tag": "3.1.0", "digest": wrong}}
     report = run_preflight(cloud, config_file=write_stack({"picturesocial:apis": apis}))
-    assert report.status("image pictures:1.0.0") == "fail"
-    assert wrong in dict((r[0], r[2]) for r in report.rows)["image pictures:1.0.0"]
+    assert report.status("image photos:3.1.0") == "fail"
+    assert wrong in dict((r[0], r[2]) for r in report.rows)["image photos:3.1.0"]
 
 
 def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
-    push(cloud, "helloworld", "1.0.0")
+    push(cloud, "greeter", "2.0.0")
     report = run_preflight(cloud)
-    assert report.status("image pictures:1.0.0") == "warn"
-    assert "created by this deployment" in dict((r[0], r[2]) for r in report.rows)["image pictures:1.0.0"]
+    assert report.status("image photos:3.1.0") == "warn"
+    assert "created by this deployment" in dict((r[0], r[2]) for r in report.rows)["image photos:3.1.0"]
 
 
 def test_exhausted_elastic_ip_quota_fails(cloud):
@@ -132,23 +140,23 @@ def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
     ec2 = cloud.client("ec2")
     for _ in range(5):
         ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
-            {"Key": "project", "Value": "picturesocial"}, {"Key": "environment", "Value": "dev"}]}])
+            {"Key": "project", "Value": "picturesocial"}, {"Key": "environment", "Value": "small"}]}])
     assert run_preflight(cloud).status("quota: Elastic IPs") == "warn"  # passes, with the fallback note
 
 
 def test_pin_writes_digests_and_keeps_comments(cloud, tmp_path, capsys):
     digests = push_all(cloud)
-    path = tmp_path / "Pulumi.dev.yaml"
-    original = (ROOT / "Pulumi.dev.yaml").read_text()
+    path = tmp_path / "Pulumi.small.yaml"
+    original = (FIXTURE / "Pulumi.small.yaml").read_text()
     path.write_text(original)
-    assert preflight_tool.main(["dev", "--config", str(path), "--pin"]) == 0
+    assert preflight_tool.main(["small", "--project", str(FIXTURE), "--config", str(path), "--pin"]) == 0
     text = path.read_text()
-    assert text.splitlines()[0] == original.splitlines()[0] and text.splitlines()[0].startswith("# dev:")
-    config = load_settings("dev", path)
+    assert text.splitlines()[0] == original.splitlines()[0] and text.splitlines()[0].startswith("# A dev-shaped")
+    config = settings_of(path)
     assert {name: api.digest for name, api in config.apis.items()} == digests
-    # Nothing but the two digests changed.
+    # Nothing but the three digests changed.
     changed = [line for line in text.splitlines() if line not in original.splitlines()]
-    assert len(changed) == 2 and all("digest" in line for line in changed)
+    assert len(changed) == 3 and all("digest" in line for line in changed)
 
 
 def test_without_credentials_one_line_and_exit_1(tmp_path):
@@ -156,7 +164,8 @@ def test_without_credentials_one_line_and_exit_1(tmp_path):
     env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
             "AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(ROOT)}
     for tool in ("preflight", "smoke"):
-        result = subprocess.run([sys.executable, "-m", f"tools.{tool}", "dev"], cwd=ROOT, capture_output=True,
+        result = subprocess.run([sys.executable, "-m", f"tools.{tool}", "small", "--project", str(FIXTURE)], cwd=ROOT,
+                                capture_output=True,
                                 text=True, env=env)
         assert result.returncode == 1
         assert result.stderr.startswith("error: no usable AWS credentials") and result.stderr.count("\n") == 1
@@ -167,9 +176,9 @@ def test_without_credentials_one_line_and_exit_1(tmp_path):
 
 def deploy_cluster(session, version="1.33", nodes=2):
     eks = session.client("eks")
-    eks.create_cluster(name="picturesocial-dev", version=version, roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/eks",
+    eks.create_cluster(name=CLUSTER, version=version, roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/eks",
                        resourcesVpcConfig={"subnetIds": []})
-    nodegroup = eks.create_nodegroup(clusterName="picturesocial-dev", nodegroupName="general-abc1234",
+    nodegroup = eks.create_nodegroup(clusterName=CLUSTER, nodegroupName="general-abc1234",
                                      nodeRole=f"arn:aws:iam::{DEV_ACCOUNT}:role/node", subnets=["subnet-1"],
                                      scalingConfig={"minSize": 2, "maxSize": 4, "desiredSize": 2})["nodegroup"]
     autoscaling = session.client("autoscaling")
@@ -184,11 +193,11 @@ def stubbed_addons(session, status="ACTIVE"):
     """moto does not emulate DescribeAddon: stub exactly that call."""
     client = session.client("eks")
     stub = Stubber(client)
-    pinned = load_settings("dev").stack.cluster.addons
+    pinned = {"vpc-cni": "v1.20.1-eksbuild.3", "kube-proxy": "v1.33.5-eksbuild.2", "coredns": "v1.12.4-eksbuild.1"}
     for addon in ("vpc-cni", "kube-proxy", "coredns"):
-        stub.add_response("describe_addon", {"addon": {"addonName": addon, "clusterName": "picturesocial-dev",
+        stub.add_response("describe_addon", {"addon": {"addonName": addon, "clusterName": CLUSTER,
                                                        "status": status, "addonVersion": pinned[addon]}},
-                          {"clusterName": "picturesocial-dev", "addonName": addon})
+                          {"clusterName": CLUSTER, "addonName": addon})
     stub.activate()
     return client
 
@@ -197,16 +206,16 @@ def stubbed_scans(session, counts):
     """moto does not emulate ECR scan findings: stub exactly DescribeImageScanFindings."""
     client = session.client("ecr")
     stub = Stubber(client)
-    for api in ("helloworld", "pictures"):
+    for api, tag in TAGS.items():
         stub.add_response("describe_image_scan_findings", {"imageScanFindings": {
             "findingSeverityCounts": counts.get(api, {})}},
-            {"repositoryName": f"picturesocial-dev/{api}", "imageId": {"imageTag": "1.0.0"}})
+            {"repositoryName": f"{CLUSTER}/{api}", "imageId": {"imageTag": tag}})
     stub.activate()
     return client
 
 
 def run_smoke(session, *, addon_status="ACTIVE", counts=None):
-    config = load_settings("dev")
+    config = settings_of()
     clients = smoke_tool.Clients(eks=session.client("eks"), addons=stubbed_addons(session, addon_status),
                                  scans=stubbed_scans(session, counts or {}), autoscaling=session.client("autoscaling"))
     return smoke_tool.smoke(argparse.Namespace(kubeconfig=None), Aws(session, REGION), config, clients)
@@ -217,7 +226,7 @@ def test_smoke_passes_on_a_healthy_deployment(cloud, monkeypatch):
     deploy_cluster(cloud)
     report = run_smoke(cloud)
     assert not report.failed, report.rows
-    for check in ("cluster", "node group general", "add-on coredns", "scan pictures:1.0.0"):
+    for check in ("cluster", "node group general", "add-on coredns", "scan photos:3.1.0"):
         assert report.status(check) == "pass", check
     assert report.status("deployments") == "skip"
 
@@ -226,7 +235,7 @@ def test_a_node_group_that_is_not_active_fails(cloud):
     deploy_cluster(cloud)
     # moto always reports ACTIVE and has no API to degrade a node group: set its status in the emulator.
     from moto.eks.models import eks_backends
-    eks_backends[DEV_ACCOUNT][REGION].clusters["picturesocial-dev"].nodegroups["general-abc1234"].status = "DEGRADED"
+    eks_backends[DEV_ACCOUNT][REGION].clusters[CLUSTER].nodegroups["general-abc1234"].status = "DEGRADED"
     report = run_smoke(cloud)
     assert report.status("node group general") == "fail"
 
@@ -248,6 +257,7 @@ def test_a_degraded_addon_fails(cloud):
 
 def test_critical_findings_fail_and_high_findings_warn(cloud):
     deploy_cluster(cloud)
-    report = run_smoke(cloud, counts={"pictures": {"CRITICAL": 2, "HIGH": 1}, "helloworld": {"HIGH": 3}})
-    assert report.status("scan pictures:1.0.0") == "fail"
-    assert report.status("scan helloworld:1.0.0") == "warn"
+    report = run_smoke(cloud, counts={"photos": {"CRITICAL": 2, "HIGH": 1}, "greeter": {"HIGH": 3}})
+    assert report.status("scan photos:3.1.0") == "fail"
+    assert report.status("scan greeter:2.0.0") == "warn"
+    assert report.status("scan thumbs:0.9.0") == "pass"

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from tools.offline import synthesize
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
@@ -31,10 +30,10 @@ def route_of(app: str, path: str):
                  if re.fullmatch(pattern, path, re.IGNORECASE)), None)
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_reference_images_answer_every_probe_and_liveness_calls_nothing_outside_the_pod(graphs, stack):
+@pytest.mark.live
+def test_reference_images_answer_every_probe_and_liveness_calls_nothing_outside_the_pod(graphs):
     checked = 0
-    for app, container in containers(graphs[stack]):
+    for app, container in (pair for graph in graphs.values() for pair in containers(graph)):
         if app not in REFERENCE_ROUTES:
             continue  # an API added later: its team checks its own image's routes (README, "Probes")
         for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
@@ -52,6 +51,7 @@ def test_reference_images_answer_every_probe_and_liveness_calls_nothing_outside_
     assert checked >= 5
 
 
+@pytest.mark.live
 def test_the_reference_probes_are_what_the_catalog_chose(graphs):
     by_app = {app: container for app, container in containers(graphs["prod"])}
     hello, pictures = by_app["helloworld"], by_app["pictures"]
@@ -70,19 +70,16 @@ def test_a_route_outside_the_image_is_what_the_reference_check_refuses():
     assert route_of("pictures", "/api/Picture/text/cat.jpg")[1] is True
 
 
-def test_timing_defaults_and_overrides(tmp_path):
-    """Without a startup probe liveness waits 10 s before its first check; catalog timing wins."""
-    import yaml
-
-    from tools.offline.engine import ROOT
-
-    catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    catalog["apis"]["helloworld"]["probes"]["readiness"]["periodSeconds"] = 7
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    graph = synthesize("dev", config_overrides={"picturesocial:catalog": str(path)})
-    hello = dict(containers(graph))["helloworld"]
-    assert hello["readinessProbe"] == {"httpGet": {"path": "/api/HelloWorld/readiness", "port": "http"},
-                                       "periodSeconds": 7, "timeoutSeconds": 2, "failureThreshold": 3}
-    assert hello["livenessProbe"] == {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 10, "periodSeconds": 10,
-                                      "timeoutSeconds": 2, "failureThreshold": 3}
+def test_timing_defaults_the_startup_probe_and_overrides(fixture_graphs):
+    """Without a startup probe liveness waits 10 s before its first check; with one it need not; catalog
+    timing wins over the defaults."""
+    by_app = dict(containers(fixture_graphs["small"]))
+    greeter, photos, thumbs = by_app["greeter"], by_app["photos"], by_app["thumbs"]
+    assert greeter["readinessProbe"] == {"httpGet": {"path": "/greet/ready", "port": "http"}, "periodSeconds": 5,
+                                         "timeoutSeconds": 2, "failureThreshold": 3}
+    assert greeter["livenessProbe"] == {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 10, "periodSeconds": 10,
+                                        "timeoutSeconds": 2, "failureThreshold": 3}
+    assert photos["startupProbe"] == {"tcpSocket": {"port": "http"}, "periodSeconds": 3, "timeoutSeconds": 2,
+                                      "failureThreshold": 20}
+    assert "initialDelaySeconds" not in photos["livenessProbe"]
+    assert thumbs["livenessProbe"]["httpGet"]["path"] == "/healthz" != thumbs["readinessProbe"]["httpGet"]["path"]

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing stray: protection of stateful resources and one explicit, tagged provider."""
+"""Nothing lost, nothing stray: protection of stateful resources and explicit, tagged providers."""
 
 from __future__ import annotations
 
@@ -6,36 +6,41 @@ import json
 
 import pytest
 
-from conftest import one
+from graphq import EKS, one
 
 
 @pytest.mark.parametrize("typ", ["aws:kms/key:Key", "aws:ecr/repository:Repository"])
-def test_keys_and_repositories_are_protected_in_every_stack(graph, typ):
-    found = graph.of_type(typ)
+def test_keys_and_repositories_are_protected_in_every_stack(fixture_graph, typ):
+    found = fixture_graph.of_type(typ)
     assert found and all(r["protect"] for r in found)
 
 
-def test_dev_cluster_can_be_torn_down(graphs):
-    assert one(graphs["dev"], "eks:index:Cluster", "eks")["protect"] is False
+@pytest.mark.parametrize("stack, protected", [("small", False), ("large", True)])
+def test_the_cluster_and_vpc_follow_picturesocial_protect(fixture_graphs, stack, protected):
+    graph = fixture_graphs[stack]
+    assert one(graph, EKS, "eks")["protect"] is protected
+    assert one(graph, "aws:ec2/vpc:Vpc", "vpc")["protect"] is protected
 
 
-def test_every_aws_resource_uses_the_stack_provider(graph):
-    provider = one(graph, "pulumi:providers:aws", "aws")
-    for resource in graph.resources:
+def test_every_aws_resource_uses_the_stack_provider(fixture_graph):
+    provider = one(fixture_graph, "pulumi:providers:aws", "aws")
+    for resource in fixture_graph.resources:
         if resource["type"].startswith("aws:"):
             assert resource["provider"] == provider["urn"], resource["urn"]
-    remote = one(graph, "eks:index:Cluster", "eks")
+    remote = one(fixture_graph, EKS, "eks")
     assert remote["providers"]["aws"] == provider["urn"]
+    assert remote["provider"] == one(fixture_graph, "pulumi:providers:eks", "eks")["urn"]
 
 
-def test_default_tags_and_account_guard_are_set_once_on_the_provider(graph):
-    inputs = one(graph, "pulumi:providers:aws", "aws")["inputs"]
+@pytest.mark.parametrize("stack, region", [("small", "us-east-1"), ("large", "eu-west-1")])
+def test_default_tags_and_account_guard_are_set_once_on_the_provider(fixture_graphs, stack, region):
+    inputs = one(fixture_graphs[stack], "pulumi:providers:aws", "aws")["inputs"]
     # Providers receive nested config as JSON text on the wire.
     assert json.loads(inputs["defaultTags"])["tags"] == {
-        "project": "picturesocial", "environment": graph.stack, "managed-by": "pulumi"}
-    assert inputs["region"] == "us-east-1"
-    assert inputs["allowedAccountIds"]
+        "project": "picturesocial", "environment": stack, "managed-by": "pulumi"}
+    assert inputs["region"] == region
+    assert json.loads(inputs["allowedAccountIds"]) == [{"small": "123456789012", "large": "210987654321"}[stack]]
 
 
-def test_default_providers_are_disabled(graph):
-    assert '"aws"' in graph.config["pulumi:disable-default-providers"]
+def test_default_providers_are_disabled_for_every_package_the_program_uses(fixture_graph):
+    assert set(json.loads(fixture_graph.config["pulumi:disable-default-providers"])) == {"aws", "kubernetes", "eks"}

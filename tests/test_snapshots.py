@@ -1,7 +1,7 @@
-"""The committed desired state of every stack (tests/snapshots/<stack>.json) matches the program.
+"""The committed desired state of every stack (tests/snapshots/<stack>.yaml) matches the program.
 
-A pull request that changes what any environment would deploy changes these files, so its file diff
-shows the change to every environment without credentials. `make snapshot` rewrites them.
+A pull request that changes what any environment would deploy changes these files, so its file diff shows the
+change to every environment without credentials. `make snapshot` rewrites them.
 """
 
 from __future__ import annotations
@@ -10,22 +10,28 @@ import io
 import json
 
 import pytest
+import yaml
 
+from tools import ROOT
 from tools.diff import diff, report
-from tools.offline.engine import ROOT
+from tools.offline.stacks import discover
+from tools.snapshot import path_of, render
 
-SNAPSHOTS = ROOT / "tests" / "snapshots"
+pytestmark = pytest.mark.live
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_has_a_snapshot_and_every_snapshot_a_stack():
+    assert {p.stem for p in (ROOT / "tests" / "snapshots").glob("*.yaml")} == set(discover(ROOT))
+
+
+@pytest.mark.parametrize("stack", discover(ROOT))
 def test_snapshot_is_current(graphs, stack):
-    path = SNAPSHOTS / f"{stack}.json"
+    path = path_of(stack)
     assert path.exists(), f"{path.relative_to(ROOT)} is missing: run `make snapshot`"
-    current = graphs[stack].to_json()
-    committed = path.read_text()
-    if current != committed:
+    current = render(graphs[stack].body())
+    if current != path.read_text():
         out = io.StringIO()
-        changes, unchanged = diff(json.loads(committed), json.loads(current))
+        changes, unchanged = diff(yaml.safe_load(path.read_text()), json.loads(graphs[stack].to_json()))
         report(changes, unchanged, out=out)
         pytest.fail(f"{path.relative_to(ROOT)} is stale; the program now differs from it by:\n{out.getvalue()}"
                     "Review the change, then run `make snapshot` and commit the snapshots.", pytrace=False)

@@ -24,7 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tools.offline import synthesize
-from tools.offline.engine import ROOT
+from tools.offline.stacks import discover
+from tools import ROOT
 
 # Imports exactly the modules a synth imports (pulumi-aws loads submodules lazily: importing the
 # top-level packages alone would understate the floor), then runs an empty program.
@@ -60,24 +61,30 @@ def best_of(repeat: int, command: list[str]) -> float:
     return min(times)
 
 
-def generated_catalog(count: int, directory: Path) -> dict[str, str]:
-    """Config overrides deploying ``count`` APIs: the two real ones plus generated copies of helloworld."""
+def generated_project(count: int, directory: Path) -> Path:
+    """A project directory deploying ``count`` APIs with dev's settings: the live catalog's APIs plus copies of
+    its first one. The program and Pulumi.yaml are the repository's (symlinks); only the data is generated."""
+    project = directory / f"apis-{count}"
+    (project / "workloads").mkdir(parents=True)
+    for name in ("__main__.py", "Pulumi.yaml"):
+        (project / name).symlink_to(ROOT / name)
     catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
-    template = catalog["apis"]["helloworld"]
+    template = next(iter(catalog["apis"].values()))
     for i in range(count - len(catalog["apis"])):
         catalog["apis"][f"api-{i:03d}"] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
-    path = directory / f"catalog-{count}.yaml"
-    path.write_text(yaml.safe_dump(catalog))
-    base = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["picturesocial:apis"]
-    apis = {name: base.get(name, {"tag": "1.0.0"}) for name in catalog["apis"]}
-    return {"picturesocial:apis": apis, "picturesocial:catalog": str(path)}
+    (project / "workloads" / "catalog.yaml").write_text(yaml.safe_dump(catalog))
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    base = stack["config"]["picturesocial:apis"]
+    stack["config"]["picturesocial:apis"] = {name: base.get(name, {"tag": "1.0.0"}) for name in catalog["apis"]}
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    return project
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     args = parser.parse_args(argv)
-    console = Console(width=110, highlight=False)
+    console = Console(highlight=False)
     console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                   f"best of {args.repeat}")
 
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     stacks.add_row(f"floor: the {len(third_party)} modules a synth imports + empty mock program",
                    f"{floor:.2f}", "1.00")
     with tempfile.TemporaryDirectory() as tmp:
-        for stack in ("dev", "staging", "prod"):
+        for stack in discover(ROOT):
             seconds = best_of(args.repeat, [sys.executable, "-m", "tools.synth", stack, "--out", f"{tmp}/{stack}"])
             stacks.add_row(f"python -m tools.synth {stack}", f"{seconds:.2f}", f"{seconds / floor:.2f}")
         console.print(stacks)
@@ -101,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             growth.add_column(column, justify="right")
         first = None
         for count in (2, 25, 100):
-            overrides = generated_catalog(count, Path(tmp))
+            project = generated_project(count, Path(tmp))
             runs = []
             for _ in range(args.repeat):
                 start = time.perf_counter()
-                graph = synthesize("dev", config_overrides=overrides)
+                graph = synthesize("dev", root=project)
                 runs.append(time.perf_counter() - start)
             seconds, resources = min(runs), len(graph.resources)
             first = first or seconds

@@ -3,9 +3,12 @@
     python -m tools.diff OLD NEW [--allow URN ...]      # OLD, NEW: directories holding graph.json
     python -m tools.diff --base REF [--stack S ...]    # synthesize REF (a git worktree) and the working tree
 
-Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it) or
-`- delete`. Exit 3 when a protected or stateful resource would be replaced or deleted and its URN is not
-acknowledged with --allow; 2 when a graph cannot be produced; 0 otherwise.
+Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it, and what was
+replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` (secrets masked).
+A replaced resource gets new ids in the offline engine, so everything whose replace-forcing inputs point at it
+is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline.py
+STATEFUL) would be replaced or deleted and its URN is not acknowledged with --allow; 2 when a graph cannot be
+produced; 0 otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -20,18 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from deepdiff import DeepDiff
 
-ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "tools" / "data" / "replacement_inputs.yaml"
-STACKS = ("dev", "staging", "prod")
-# Losing one of these loses data or takes the platform down: replacing or deleting needs --allow.
-STATEFUL = {
-    "aws:kms/key:Key", "eks:index:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ecr/repository:Repository",
-    "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "kubernetes:core/v1:Namespace",
-}
-GUARD_EXIT = 3
+from policy.baseline import STATEFUL
+from tools import ROOT
+from tools.offline.replacement import forces_replacement, load_table
+from tools.offline.stacks import discover
+
+VALUE_WIDTH = 60
 
 
 @dataclass
@@ -40,6 +40,8 @@ class Change:
     urn: str
     type: str
     paths: list[str] = field(default_factory=list)
+    values: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, old, new)
+    because: list[str] = field(default_factory=list)  # URNs replaced before this one that force it
     unknown: bool = False  # the type has no entry in the replacement table
     guarded: bool = False  # protected or stateful, replaced or deleted
 
@@ -47,12 +49,13 @@ class Change:
         mark = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[self.kind]
         detail = f" ({', '.join(self.paths)})" if self.paths else ""
         note = " [unknown replacement behaviour]" if self.unknown else ""
-        return f"{mark} {self.kind} {self.urn}{detail}{note}"
+        cause = f" because {', '.join(self.because)} is replaced" if self.because else ""
+        return f"{mark} {self.kind} {self.urn}{detail}{cause}{note}"
 
 
-def load_table(path: Path = TABLE) -> dict[str, list[list[str]]]:
-    types = yaml.safe_load(path.read_text())["types"]
-    return {typ: [p.split(".") for p in entry["inputs"]] for typ, entry in types.items()}
+def _show(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
 
 
 def _path(parts: list[Any]) -> str:
@@ -60,6 +63,15 @@ def _path(parts: list[Any]) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _at(value: Any, parts: list[Any]) -> Any:
+    for part in parts:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 def changed_paths(old: dict, new: dict) -> list[tuple[list[Any], str]]:
@@ -70,11 +82,6 @@ def changed_paths(old: dict, new: dict) -> list[tuple[list[Any], str]]:
             parts = item.path(output_format="list")
             found[_path(parts)] = parts
     return [(parts, text) for text, parts in sorted(found.items())]
-
-
-def _forces(parts: list[Any], table_paths: list[list[str]]) -> bool:
-    keys = [str(p) for p in parts]
-    return any(keys[: len(t)] == t for t in table_paths)
 
 
 def _old_urns(resource: dict) -> list[str]:
@@ -92,7 +99,7 @@ def _old_urns(resource: dict) -> list[str]:
     return urns
 
 
-def diff(old: dict, new: dict, table: dict[str, list[list[str]]] | None = None,
+def diff(old: dict, new: dict, table: dict[str, tuple[tuple[str, ...], ...]] | None = None,
          allow: set[str] = frozenset()) -> tuple[list[Change], int]:
     """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count."""
     table = load_table() if table is None else table
@@ -104,25 +111,26 @@ def diff(old: dict, new: dict, table: dict[str, list[list[str]]] | None = None,
             for alias in _old_urns(resource):
                 if alias in before and alias not in after:
                     renamed[urn] = alias
-    changes, unchanged = [], 0
-    for urn, resource in sorted(after.items()):
+    changes: list[Change] = []
+    unchanged: set[str] = set()
+    for urn, resource in after.items():
         previous = before.get(urn) or before.get(renamed.get(urn, ""))
         if previous is None:
             changes.append(Change("create", urn, resource["type"]))
             continue
         paths = changed_paths(previous["inputs"], resource["inputs"])
         if not paths:
-            unchanged += 1
+            unchanged.add(urn)
             continue
+        values = [(text, _at(previous["inputs"], parts), _at(resource["inputs"], parts)) for parts, text in paths]
         forcing = table.get(resource["type"])
         if forcing is None:
-            changes.append(Change("update", urn, resource["type"], [p for _, p in paths], unknown=True))
+            changes.append(Change("update", urn, resource["type"], [p for _, p in paths], values, unknown=True))
             continue
-        replacing = [text for parts, text in paths if _forces(parts, forcing)]
-        if replacing:
-            changes.append(Change("replace", urn, resource["type"], replacing))
-        else:
-            changes.append(Change("update", urn, resource["type"], [p for _, p in paths]))
+        replacing = [text for parts, text in paths if forces_replacement(parts, forcing)]
+        kind = "replace" if replacing else "update"
+        changes.append(Change(kind, urn, resource["type"], replacing or [p for _, p in paths], values))
+    _propagate(changes, before, after, unchanged)
     gone = set(before) - set(after) - set(renamed.values())
     for urn in sorted(gone):
         changes.append(Change("delete", urn, before[urn]["type"]))
@@ -130,7 +138,36 @@ def diff(old: dict, new: dict, table: dict[str, list[list[str]]] | None = None,
         if change.kind in ("replace", "delete") and change.urn not in allow:
             previous = before.get(change.urn) or before.get(renamed.get(change.urn, ""), {})
             change.guarded = bool(previous.get("protect")) or change.type in STATEFUL
-    return changes, unchanged
+    changes.sort(key=lambda c: c.urn)
+    return changes, len(unchanged)
+
+
+def _propagate(changes: list[Change], before: dict[str, dict], after: dict[str, dict], unchanged: set[str]) -> None:
+    """Name what forced each replacement: a replaced resource whose old id the forcing input held, or the
+    resource's provider, whose replacement replaces everything it manages."""
+    by_urn = {c.urn: c for c in changes}
+    old_ids = {}
+    for change in changes:
+        if change.kind == "replace" and before.get(change.urn, {}).get("id"):
+            old_ids[before[change.urn]["id"]] = change.urn
+    for change in changes:
+        if change.kind != "replace":
+            continue
+        for path, old, _new in change.values:
+            if path in change.paths:
+                text = json.dumps(old)
+                change.because += sorted({urn for rid, urn in old_ids.items() if rid and rid in text} - {change.urn})
+        change.because = sorted(set(change.because))
+    replaced = {c.urn for c in changes if c.kind == "replace"}
+    for urn, resource in after.items():
+        provider = resource.get("provider")
+        if provider in replaced and urn in unchanged | {c.urn for c in changes if c.kind == "update"}:
+            existing = by_urn.get(urn)
+            if existing is None:
+                existing = Change("replace", urn, resource["type"])
+                changes.append(existing)
+                unchanged.discard(urn)
+            existing.kind, existing.because = "replace", sorted(set(existing.because) | {provider})
 
 
 def summary(changes: list[Change], unchanged: int) -> str:
@@ -143,12 +180,14 @@ def report(changes: list[Change], unchanged: int, out=None) -> int:
     out = out or sys.stdout  # looked up per call: stdout may have been replaced since import
     for change in changes:
         print(change.line(), file=out)
+        for path, old, new in change.values:
+            print(f"      {path}: {_show(old)} -> {_show(new)}", file=out)
     guarded = [c for c in changes if c.guarded]
     for change in guarded:
-        print(f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; "
-              f"acknowledge with --allow {change.urn})", file=out)
+        print(f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; acknowledge with "
+              f"--allow {shlex.quote(change.urn)})", file=out)
     print(summary(changes, unchanged), file=out)
-    return GUARD_EXIT if guarded else 0
+    return 3 if guarded else 0
 
 
 def read_graph(directory: Path) -> dict:
@@ -156,26 +195,31 @@ def read_graph(directory: Path) -> dict:
 
 
 def synth_at(tree: Path, stack: str, out: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     result = subprocess.run([sys.executable, "-m", "tools.synth", stack, "--out", str(out)], cwd=tree,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tree)})
+                            capture_output=True, text=True, env=env)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"synth of {stack} in {tree} failed: {last}")
 
 
-def diff_against_base(ref: str, stacks: list[str], allow: set[str]) -> int:
+def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
         base_tree = Path(tmp) / "base"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base_tree), ref], cwd=ROOT,
                        check=True, capture_output=True, text=True)
         try:
             code = 0
-            for stack in stacks:
-                synth_at(base_tree, stack, Path(tmp) / "old" / stack)
-                synth_at(ROOT, stack, Path(tmp) / "new" / stack)
+            for stack in stacks or discover(ROOT):
+                new_dir, old_dir = Path(tmp) / "new" / stack, Path(tmp) / "old" / stack
+                synth_at(ROOT, stack, new_dir)
+                if (base_tree / f"Pulumi.{stack}.yaml").exists():
+                    synth_at(base_tree, stack, old_dir)
+                    old = read_graph(old_dir)
+                else:  # a stack added in this change: everything is a create
+                    old = {"resources": []}
                 print(f"== {stack}: {ref} -> working tree")
-                changes, unchanged = diff(read_graph(Path(tmp) / "old" / stack), read_graph(Path(tmp) / "new" / stack),
-                                          allow=allow)
+                changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
                 code = max(code, report(changes, unchanged))
             return code
         finally:
@@ -187,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old", nargs="?", type=Path, help="directory with the old graph.json")
     parser.add_argument("new", nargs="?", type=Path, help="directory with the new graph.json")
     parser.add_argument("--base", help="git ref to synthesize and compare the working tree with")
-    parser.add_argument("--stack", action="append", choices=STACKS, help="with --base: only these stacks")
+    parser.add_argument("--stack", action="append", help="with --base: only these stacks (default: every stack)")
     parser.add_argument("--allow", action="append", default=[], metavar="URN",
                         help="acknowledge the replacement or deletion of this URN")
     parser.add_argument("--allow-file", type=Path,
@@ -198,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         allow |= {line.split("#", 1)[0].strip() for line in args.allow_file.read_text().splitlines()} - {""}
     try:
         if args.base:
-            return diff_against_base(args.base, args.stack or list(STACKS), allow)
+            return diff_against_base(args.base, args.stack, allow)
         if not (args.old and args.new):
             parser.error("give OLD and NEW directories, or --base REF")
         changes, unchanged = diff(read_graph(args.old), read_graph(args.new), allow=allow)

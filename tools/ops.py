@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import settings
-from tools.offline.engine import ROOT
+from tools import ROOT
 from tools.offline.stack_config import StackConfigError, load_stack_config
 
 # botocore's standard retry mode: retries throttling and transient errors with backoff.
@@ -39,11 +39,11 @@ class Stop(Exception):
     """Ends a tool with one line and exit 1 (no credentials, bad config)."""
 
 
-def load_settings(stack: str, config_file: Path | None = None) -> settings.Settings:
+def load_settings(stack: str, config_file: Path | None = None, project_dir: Path = ROOT) -> settings.Settings:
     """The stack's settings through the same settings layer as the program."""
     try:
-        project, config, _ = load_stack_config(ROOT, stack, config_file)
-        return settings.load(config, project=project, stack=stack)
+        project, config, _ = load_stack_config(project_dir, stack, config_file)
+        return settings.load(config, project=project, stack=stack, project_dir=project_dir)
     except StackConfigError as exc:
         raise Stop(str(exc)) from None
     except settings.SettingsError as exc:
@@ -94,14 +94,15 @@ def main_for(tool: str, description: str, run: Callable[[argparse.Namespace, Aws
              argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m tools.{tool}", description=description)
     parser.add_argument("stack")
+    parser.add_argument("--project", type=Path, default=ROOT, help="the project directory (default: this repository)")
     parser.add_argument("--config", type=Path, help="use FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     if extra:
         extra(parser)
     args = parser.parse_args(argv)
-    console = Console(width=120, highlight=False)
+    console = Console(highlight=False)
     try:
-        config = load_settings(args.stack, args.config)
+        config = load_settings(args.stack, args.config, args.project.absolute())
         session = boto3.Session(profile_name=args.profile)
         aws = Aws(session=session, region=config.stack.region)
         report = run(args, aws, config)

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 from ruamel.yaml import YAML
 
 import settings
-from tools.offline.engine import ROOT
 from tools.ops import Aws, Report, main_for
 
 # EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
@@ -37,7 +36,7 @@ def images(config: settings.Settings) -> list[tuple[str, str, str | None]]:
 
 
 def repository(config: settings.Settings, api: str) -> str:
-    return f"{config.stack.cluster_name}/{api}"
+    return config.stack.names.repository(api)
 
 
 def find_image(ecr, repo: str, tag: str) -> str | None:
@@ -133,7 +132,7 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     check_images(report, aws, config)
     check_quotas(report, aws, config)
     if args.pin:
-        pin(report, aws, config, args.config or ROOT / f"Pulumi.{config.stack.stack}.yaml")
+        pin(report, aws, config, args.config or args.project / f"Pulumi.{config.stack.stack}.yaml")
     return report
 
 

@@ -1,9 +1,9 @@
 """Offline synth: the desired state of one stack, without cloud credentials.
 
-    python -m tools.synth <stack> [--config FILE] [--out DIR]
+    python -m tools.synth <stack> [--project DIR] [--config FILE] [--out DIR]
 
-Writes DIR/graph.json (default build/synth/<stack>/) and prints a summary. Exit 0 on success, 2 with
-one `error: ...` line per problem when the stack's config is invalid.
+Writes DIR/graph.json (default build/synth/<stack>/), the manifests and Helm values, and prints a summary.
+Exit 0 on success, 2 with one `error: ...` line per problem when the stack's config is invalid.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tools.offline import Graph, SynthError, manifests, synthesize
-from tools.offline.engine import ROOT
+from tools import ROOT
 from tools.offline.estimate import critical_path
 
 
@@ -57,6 +57,12 @@ def _short(value: object, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def is_fake(value: object, fakes: set[str]) -> bool:
+    """Whether a value holds an id, ARN or URL the offline engine made up (tools/offline/cloud.py)."""
+    text = value if isinstance(value, str) else str(value)
+    return any(fake in text for fake in fakes)
+
+
 def summary(graph: Graph, console: Console) -> None:
     counts = Counter(r["type"] for r in graph.resources if r["type"] != "pulumi:pulumi:Stack")
     table = Table(title=f"{graph.project} / {graph.stack}: {sum(counts.values())} resources", title_justify="left")
@@ -77,23 +83,27 @@ def summary(graph: Graph, console: Console) -> None:
     console.print(f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "
                   "tools/data/creation_times.yaml):")
     console.print("  " + " -> ".join(f"{r['name']} ({r['type'].split(':')[-1]})" for r in chain))
-    outputs = Table(title="stack outputs", title_justify="left")
+    outputs = Table(title="stack outputs (fake: made up offline; `pulumi up` gives the real value)",
+                    title_justify="left")
     outputs.add_column("name")
-    outputs.add_column("value")
+    outputs.add_column("value", overflow="fold")
+    outputs.add_column("", no_wrap=True)
     for name, value in sorted(graph.outputs.items()):
-        outputs.add_row(name, escape(_short(value)))
+        outputs.add_row(name, escape(_short(value)), "fake" if is_fake(value, graph.fakes) else "")
     console.print(outputs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.synth", description=__doc__.split("\n")[0])
     parser.add_argument("stack", help="stack name: dev, staging, prod, ...")
+    parser.add_argument("--project", type=Path, default=ROOT,
+                        help="the project directory (Pulumi.yaml, stack files, program); default: this repository")
     parser.add_argument("--config", type=Path, help="use FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output directory (default build/synth/<stack>)")
     args = parser.parse_args(argv)
-    console = Console(width=120, highlight=False)
+    console = Console(highlight=False)  # the terminal's width (COLUMNS, or 80 when not a terminal)
     try:
-        graph = synthesize(args.stack, config_file=args.config)
+        graph = synthesize(args.stack, config_file=args.config, root=args.project.absolute())
     except SynthError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)

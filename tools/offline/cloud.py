@@ -1,7 +1,10 @@
 """The fake cloud: what AWS (and the EKS component) would answer, deterministically.
 
-It returns ids, ARNs, URLs and the few computed outputs the program reads. Every answer is a pure
-function of the resource's type, name and inputs, so two runs give byte-identical graphs.
+It returns ids, ARNs, URLs and the few computed outputs the program reads. Every answer is a pure function of
+the resource's type, logical name and replace-forcing inputs (tools/data/replacement_inputs.yaml), so two runs
+give byte-identical graphs, and a resource whose replace-forcing inputs change gets new ids, which then change
+the inputs of whatever depends on it, as a real replacement does. Every value it makes up is remembered in
+``fakes`` so the synth can say which values shown to a reader are fake.
 """
 
 from __future__ import annotations
@@ -13,11 +16,23 @@ from typing import Any
 
 import pulumi
 
+from tools.offline.replacement import identity_inputs
+
 ZONE_LETTERS = "abcdef"
+# How a real account maps zone names to zone IDs differs per account; this is one such mapping, with the
+# zone EKS refuses for control-plane subnets in us-east-1 (use1-az3) among them, as in a real account.
+ZONE_NUMBERS = {"a": 4, "b": 6, "c": 1, "d": 2, "e": 3, "f": 5}
+DIRECTIONS = {"north": "n", "south": "s", "central": "c", "east": "e", "west": "w"}
 
 
 def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def zone_id_prefix(region: str) -> str:
+    """us-east-1 -> use1, ap-southeast-2 -> apse2, eu-central-1 -> euc1 (AWS's zone ID scheme)."""
+    area, middle, number = region.split("-", 2)
+    return area + "".join(short for word, short in DIRECTIONS.items() if word in middle) + number
 
 
 # Resource id prefixes AWS uses, so a reader of graph.json recognises what an id points at.
@@ -31,23 +46,32 @@ ID_PREFIXES = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
     "aws:ec2/securityGroup:SecurityGroup": "sg",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
 }
+# pulumi-aws auto-names these within AWS's limit (provider/resources.go: tfbridge.AutoName(name, max, "-")).
+AUTONAME_MAX = {"aws:iam/role:Role": 64, "aws:cloudwatch/eventRule:EventRule": 64}
 
 
 class FakeCloud(pulumi.runtime.Mocks):
     def __init__(self, *, region: str, account: str):
         self.region = region
         self.account = account
+        self.fakes: set[str] = set()
+
+    def _fake(self, value: str) -> str:
+        self.fakes.add(value)
+        return value
 
     # -- invokes -------------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs):
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in ZONE_LETTERS]
+            prefix = zone_id_prefix(self.region)
             return {"id": self.region, "names": names, "state": "available",
-                    "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))], "groupNames": [self.region]}
+                    "zoneIds": [f"{prefix}-az{ZONE_NUMBERS[n[-1]]}" for n in names], "groupNames": [self.region]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"id": self.account, "accountId": self.account, "userId": "AROAOFFLINE:synth",
                     "arn": f"arn:aws:sts::{self.account}:assumed-role/offline/synth"}
@@ -64,36 +88,41 @@ class FakeCloud(pulumi.runtime.Mocks):
     # -- resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        # What identifies this instance of the resource: a replacement (new forcing inputs) is a new identity.
+        identity = json.dumps([typ, name, identity_inputs(typ, inputs)], sort_keys=True, default=str)
         if typ.startswith("pulumi:providers:"):
-            return f"{name}-provider-id", inputs
+            return self._fake(f"{_digest(identity, length=8)}-provider-{name}"), inputs
         if typ.startswith("kubernetes:"):
             return self._kubernetes(typ, name, inputs)
         if typ == "eks:index:Cluster":
-            return self._eks_cluster(name, inputs)
+            return self._eks_cluster(name, inputs, identity)
         if typ.startswith("aws:"):
-            return self._aws(typ, name, inputs)
+            return self._aws(typ, name, inputs, identity)
         # Component resources (ours and remote ones) have no id.
         return "", inputs
 
-    def _aws(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _aws(self, typ: str, name: str, inputs: dict[str, Any], identity: str) -> tuple[str, dict[str, Any]]:
         service = typ.split(":")[1].split("/")[0]
-        physical = inputs.get("name") or f"{name}-{_digest(typ, name, length=7)}"
-        rid = f"{ID_PREFIXES[typ]}-{_digest(typ, name)}" if typ in ID_PREFIXES else physical
-        out = {**inputs, "id": rid, "name": physical,
-               "arn": f"arn:aws:{service}:{self.region}:{self.account}:{typ.split(':')[-1].lower()}/{rid}"}
+        suffix = _digest(identity, length=7)
+        auto = f"{name[: AUTONAME_MAX.get(typ, 255) - len(suffix) - 1]}-{suffix}"
+        physical = inputs.get("name") or self._fake(auto)
+        rid = self._fake(f"{ID_PREFIXES[typ]}-{_digest(identity)}") if typ in ID_PREFIXES else physical
+        arn = f"arn:aws:{service}:{self.region}:{self.account}:{typ.split(':')[-1].lower()}/{rid}"
+        out = {**inputs, "name": physical}
         if typ == "aws:kms/key:Key":
-            key_id = str(uuid.UUID(hex=_digest(typ, name, length=32)))
-            rid = key_id
-            out.update(id=key_id, keyId=key_id, arn=f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}")
+            rid = str(uuid.UUID(hex=_digest(identity, length=32)))
+            arn = f"arn:aws:kms:{self.region}:{self.account}:key/{rid}"
+            out.update(keyId=rid)
         elif typ == "aws:iam/role:Role":
-            out.update(arn=f"arn:aws:iam::{self.account}:role/{physical}", uniqueId=f"AROA{_digest(name).upper()}")
+            arn = f"arn:aws:iam::{self.account}:role/{physical}"
+            out.update(uniqueId=self._fake(f"AROA{_digest(identity).upper()}"))
             rid = physical
         elif typ == "aws:iam/policy:Policy":
-            out.update(arn=f"arn:aws:iam::{self.account}:policy/{physical}")
-            rid = out["arn"]
+            arn = f"arn:aws:iam::{self.account}:policy/{physical}"
+            rid = arn
         elif typ == "aws:ecr/repository:Repository":
-            out.update(arn=f"arn:aws:ecr:{self.region}:{self.account}:repository/{physical}",
-                       registryId=self.account,
+            arn = f"arn:aws:ecr:{self.region}:{self.account}:repository/{physical}"
+            out.update(registryId=self.account,
                        repositoryUrl=f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}")
             rid = physical
         elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
@@ -101,25 +130,26 @@ class FakeCloud(pulumi.runtime.Mocks):
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             rid = f"{inputs.get('clusterName')}:{physical}"
             out.update(status="ACTIVE", nodeGroupName=physical)
-        elif typ == "aws:s3/bucket:Bucket" or typ == "aws:s3/bucketV2:BucketV2":
+        elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
             bucket = inputs.get("bucket") or physical
-            rid = bucket
-            out.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}",
-                       bucketRegionalDomainName=f"{bucket}.s3.{self.region}.amazonaws.com")
+            rid, arn = bucket, f"arn:aws:s3:::{bucket}"
+            out.update(bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{self.region}.amazonaws.com")
         elif typ == "aws:dynamodb/table:Table":
-            out.update(arn=f"arn:aws:dynamodb:{self.region}:{self.account}:table/{physical}")
+            arn = f"arn:aws:dynamodb:{self.region}:{self.account}:table/{physical}"
             rid = physical
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            out.update(arn=f"arn:aws:logs:{self.region}:{self.account}:log-group:{physical}")
+            arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{physical}"
             rid = physical
-        out["id"] = rid
+        out.update(id=rid, arn=self._fake(arn))
         return rid, out
 
-    def _eks_cluster(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _eks_cluster(self, name: str, inputs: dict[str, Any], identity: str) -> tuple[str, dict[str, Any]]:
         cluster_name = inputs.get("name") or name
-        issuer_id = _digest("oidc", cluster_name, length=32).upper()
-        oidc_url = f"oidc.eks.{self.region}.amazonaws.com/id/{issuer_id}"
-        endpoint = f"https://{_digest('endpoint', cluster_name, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com"
+        # A new cluster (replaced) has a new OIDC issuer and endpoint, even under the same name.
+        issuer_id = _digest("oidc", identity, length=32).upper()
+        oidc_url = self._fake(f"oidc.eks.{self.region}.amazonaws.com/id/{issuer_id}")
+        endpoint = self._fake(f"https://{_digest('endpoint', identity, length=32).upper()}.gr7.{self.region}"
+                              ".eks.amazonaws.com")
         kubeconfig = {
             "apiVersion": "v1", "kind": "Config", "current-context": "aws",
             "clusters": [{"name": "kubernetes", "cluster": {
@@ -129,14 +159,17 @@ class FakeCloud(pulumi.runtime.Mocks):
                 "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
                 "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
         }
+        security_group = self._fake(f"sg-{_digest('eks-cluster-sg', identity)}")
         return "", {
             **inputs,
             "kubeconfig": kubeconfig,
             "kubeconfigJson": json.dumps(kubeconfig),
-            "oidcProviderArn": f"arn:aws:iam::{self.account}:oidc-provider/{oidc_url}",
+            "oidcProviderArn": self._fake(f"arn:aws:iam::{self.account}:oidc-provider/{oidc_url}"),
             "oidcProviderUrl": oidc_url,
             "oidcIssuer": f"https://{oidc_url}",
-            "clusterSecurityGroupId": f"sg-{_digest('eks-cluster-sg', cluster_name)}",
+            # With skip_default_security_groups both are the EKS-managed cluster security group (pulumi-eks).
+            "clusterSecurityGroupId": security_group,
+            "nodeSecurityGroupId": security_group,
         }
 
     def _kubernetes(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -1,69 +1,101 @@
-"""Runs the program for one stack under the mock engine and records the desired-state graph."""
+"""Runs a project's program for one stack under the Pulumi mock engine and records the desired-state graph.
+
+Only the cloud's answers are faked (tools/offline/cloud.py). The program, its config and the runtime are what
+``pulumi up`` runs: config arrives in ``PULUMI_CONFIG`` as the Python language host passes it, the program runs
+inside ``pulumi.runtime.run_in_stack`` as the language host runs it, and the engine's rules that mocks skip
+(every resource and invoke needs a provider when its package's default provider is disabled) are enforced here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import json
+import os
 import runpy
 import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pulumi
 from google.protobuf import json_format
-from pulumi.runtime import mocks, rpc, settings as runtime_settings
-from pulumi.runtime.stack import massage, wait_for_rpcs
+from pulumi.runtime import mocks
 
+from tools import ROOT
 from tools.offline.cloud import FakeCloud
 from tools.offline.stack_config import StackConfigError, load_stack_config
 
-ROOT = Path(__file__).resolve().parents[2]
-
-SECRET_SIG = rpc._special_secret_sig
-RESOURCE_SIG = rpc._special_resource_sig
-SIG_KEY = rpc._special_sig_key
-UNKNOWN = rpc.UNKNOWN
 SECRET = "[secret]"
+UNKNOWN = "[unknown]"
 
 
 class SynthError(Exception):
     """A problem the user has to fix (bad config, missing stack file): one line per problem."""
 
 
-def normalize(value: Any) -> Any:
-    """The wire form of a property value as plain JSON: secrets masked, resource references as URNs,
-    whole-number floats (protobuf Struct has only doubles) as ints."""
+def _wire(value: Any) -> Any:
+    """One property value in Pulumi's wire format as plain JSON: secrets masked, resource references as URNs,
+    unknowns marked, whole-number floats (protobuf Struct has only doubles) as ints.
+
+    The signature keys are constants of the wire protocol (pulumi sdk/proto, `rpc.py` `_special_*`; checked
+    against pulumi 3.272); the SDK exposes no public name for them, so they are spelled here, once."""
+    sig_key, secret_sig, resource_sig = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270", \
+        "5cf8f73096256a8f31e491e813e4eb8e"
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     if isinstance(value, dict):
-        sig = value.get(SIG_KEY)
-        if sig == SECRET_SIG:
+        sig = value.get(sig_key)
+        if sig == secret_sig:
             return SECRET
-        if sig == RESOURCE_SIG:
+        if sig == resource_sig:
             return value.get("urn")
-        return {k: normalize(v) for k, v in sorted(value.items())}
+        return {k: _wire(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [normalize(v) for v in value]
+        return [_wire(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if value == UNKNOWN:
-        return "[unknown]"
+    if value == unknown:
+        return UNKNOWN
     return value
+
+
+def _type_only(alias: dict[str, Any]) -> bool:
+    """An alias that only names an older type (pulumi-aws BucketV2, pulumi-kubernetes' HPA API versions):
+    the SDKs add these to every resource of the type; they say nothing about this program."""
+    spec = alias.get("spec") or {}
+    return set(spec) <= {"type", "parentUrn", "noParent"} and "type" in spec
 
 
 class RecordingMonitor(mocks.MockMonitor):
     """Sees every RegisterResourceRequest in full (parent, dependencies, options) and records it."""
 
-    def __init__(self, cloud: FakeCloud):
+    def __init__(self, cloud: FakeCloud, disabled_defaults: set[str]):
         super().__init__(cloud)
         self.records: dict[str, dict[str, Any]] = {}
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn = ""
+        self.errors: list[str] = []
+        self.disabled_defaults = disabled_defaults
         self._lock = threading.Lock()
+
+    def _default_denied(self, package: str) -> bool:
+        return package in self.disabled_defaults or "*" in self.disabled_defaults
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         urn = response.urn
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = urn
+        package = request.type.split(":")[0]
+        needs_provider = (request.custom and package != "pulumi") or request.remote
+        has_provider = bool(request.provider) or (request.remote and package in request.providers)
+        if needs_provider and not has_provider and self._default_denied(package):
+            # What the engine answers (pkg/resource/deploy/source_eval.go, diag GetDefaultProviderDenied).
+            self.errors.append(f"{urn}: Default provider for '{package}' disabled. '{request.type}' must use an "
+                               "explicit provider.")
+        aliases = [json_format.MessageToDict(a) for a in request.aliases]
         record = {
             "urn": urn,
             "id": response.id or None,
@@ -81,13 +113,26 @@ class RecordingMonitor(mocks.MockMonitor):
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
             "ignoreChanges": sorted(request.ignoreChanges),
             "replaceOnChanges": sorted(request.replaceOnChanges),
-            "aliases": sorted(json.dumps(json_format.MessageToDict(a), sort_keys=True) for a in request.aliases)
+            "aliases": sorted(json.dumps(a, sort_keys=True) for a in aliases if not _type_only(a))
             + sorted(request.aliasURNs),
-            "inputs": normalize(json_format.MessageToDict(request.object)),
+            "sdkTypeAliases": sorted(json.dumps(a, sort_keys=True) for a in aliases if _type_only(a)),
+            "inputs": _wire(json_format.MessageToDict(request.object)),
         }
         with self._lock:
             self.records[urn] = record
         return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn == self.stack_urn:
+            self.stack_outputs = _wire(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+    def Invoke(self, request):
+        package = request.tok.split(":")[0]
+        if not request.provider and self._default_denied(package):
+            self.errors.append(f"invoke {request.tok}: Default provider for '{package}' disabled. "
+                               f"'{request.tok}' must use an explicit provider.")
+        return super().Invoke(request)
 
 
 @dataclass
@@ -97,11 +142,13 @@ class Graph:
     resources: list[dict[str, Any]]
     outputs: dict[str, Any]
     config: dict[str, str] = field(default_factory=dict, repr=False)
+    fakes: set[str] = field(default_factory=set, repr=False)  # values the fake cloud made up
+
+    def body(self) -> dict[str, Any]:
+        return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
 
     def to_json(self) -> str:
-        body = {"project": self.project, "stack": self.stack, "resources": self.resources,
-                "outputs": self.outputs}
-        return json.dumps(body, indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.body(), indent=2, sort_keys=True) + "\n"
 
     def of_type(self, typ: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == typ]
@@ -110,16 +157,31 @@ class Graph:
         return {r["urn"]: r for r in self.resources}
 
 
+def tree_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resources in the order of the component tree: the stack, then each top-level resource followed by its
+    descendants, siblings by type and name. Everything an API creates is then one contiguous block, and a new
+    API reads as one insertion in a diff of the graph."""
+    by_urn = {r["urn"]: r for r in resources}
+
+    def path(resource: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        chain = []
+        while resource is not None:
+            chain.append((resource["type"], resource["name"]))
+            resource = by_urn.get(resource["parent"]) if resource["parent"] else None
+        return tuple(reversed(chain))
+
+    return sorted(resources, key=lambda r: (r["type"] != "pulumi:pulumi:Stack", path(r)))
+
+
 def _account(config: dict[str, str]) -> str:
     try:
-        ids = json.loads(config.get("aws:allowedAccountIds", "[]"))
-        return str(ids[0])
+        return str(json.loads(config.get("aws:allowedAccountIds", "[]"))[0])
     except (ValueError, IndexError, TypeError):
         return "000000000000"
 
 
 @contextmanager
-def _few_collections():
+def _few_collections() -> Iterator[None]:
     """Python's cyclic garbage collector re-walks every live object on each full collection, and a synth
     keeps every resource alive until the end: with the default thresholds the cost per resource grew with the
     graph (profiled: 1.5 ms at 86 resources, 2.5 ms at 1302; with collections made rare, flat). Collect rarely
@@ -132,12 +194,46 @@ def _few_collections():
         gc.set_threshold(*old)
 
 
+@contextmanager
+def _language_host_env(config: dict[str, str], secret_keys: list[str]) -> Iterator[None]:
+    """The environment pulumi-language-python gives a program: every config value in PULUMI_CONFIG."""
+    saved = {key: os.environ.get(key) for key in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_program(loop: asyncio.AbstractEventLoop, program: Path) -> None:
+    """Runs the program under the mocks and waits for every registration it started, even after an error.
+
+    The one place that needs more than the SDK's public API (checked against pulumi 3.272): ``set_mocks``
+    creates the root stack and finishes it before the program runs, so its exports are registered here with
+    the stack's public ``register_outputs``, and the run waits with ``wait_for_rpcs``, as the SDK's
+    ``run_pulumi_func`` does; ``run_in_stack`` would refuse a second root stack."""
+    from pulumi.runtime.stack import wait_for_rpcs
+
+    try:
+        runpy.run_path(str(program), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        root.register_outputs(dict(root.outputs))
+    finally:
+        loop.run_until_complete(wait_for_rpcs())
+
+
 def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT,
                config_overrides: dict[str, Any] | None = None) -> Graph:
     """Runs ``root/__main__.py`` for ``stack`` offline and returns the recorded graph.
 
-    ``config_overrides`` replaces whole config keys (as the stack file would), for tests that vary one
-    setting; values are given as YAML would load them.
+    ``root`` is the project directory (Pulumi.yaml, the stack files, the program and its catalog; tests point it
+    at a fixture project). ``config_overrides`` replaces whole config keys (as the stack file would), for tests
+    that vary one setting; values are given as YAML would load them, None deletes the key.
     """
     try:
         project, config, secret_keys = load_stack_config(root, stack, config_file)
@@ -148,31 +244,30 @@ def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT
             config.pop(key, None)
         else:
             config[key] = value if isinstance(value, str) else json.dumps(value)
+    try:
+        disabled = set(json.loads(config.get("pulumi:disable-default-providers", "[]")))
+    except ValueError:
+        disabled = set()
 
     # Python 3.12+ no longer creates a loop implicitly (pulumi #24338): make one per run.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), account=_account(config))
-    monitor = RecordingMonitor(cloud)
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_all_config(config, secret_keys)
+    monitor = RecordingMonitor(cloud, disabled)
+    pulumi.runtime.reset_options(project=project, stack=stack)  # no root stack left from a previous run
     mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        with _few_collections():
-            try:
-                runpy.run_path(str(root / "__main__.py"), run_name="__main__")
-            finally:
-                # Let every registration the program started finish, even after an error.
-                loop.run_until_complete(wait_for_rpcs())
-            outputs = runtime_settings.get_root_resource().outputs
-            wire = loop.run_until_complete(rpc.serialize_properties(massage(outputs, []), {}))
+        with _few_collections(), _language_host_env(config, secret_keys):
+            _run_program(loop, root / "__main__.py")
     except pulumi.RunError as exc:
         raise SynthError(str(exc)) from None
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    resources = sorted(monitor.records.values(), key=lambda r: r["urn"])
-    return Graph(project=project, stack=stack, resources=resources,
-                 outputs=normalize(json_format.MessageToDict(wire)), config=config)
+    if monitor.errors:
+        raise SynthError("\n".join(sorted(set(monitor.errors))))
+    resources = tree_order(list(monitor.records.values()))
+    return Graph(project=project, stack=stack, resources=resources, outputs=monitor.stack_outputs, config=config,
+                 fakes=cloud.fakes)

@@ -21,7 +21,8 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from tools.offline.engine import ROOT, Graph
+from tools import ROOT
+from tools.offline.engine import Graph
 
 CONFIG_DIR = ROOT / "policy" / "config"
 
