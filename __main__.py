@@ -6,6 +6,7 @@ import pulumi
 
 import settings
 from infra.addons import MetricsServer, NodeAddons
+from infra.ci import runner_egress_cidr
 from infra.cluster import Cluster
 from infra.data_stores import DataStores
 from infra.load_balancer_controller import LoadBalancerController
@@ -29,31 +30,38 @@ on_aws = explicit.for_aws
 # -- AWS platform --------------------------------------------------------------------------------
 network = Network("network", stack.network, cluster_name=stack.cluster_name, region=stack.region,
                   protect=stack.protect, opts=on_aws)
+operators = [str(cidr) for cidr in stack.cluster.endpoint.public_cidrs]
 cluster = Cluster("cluster", stack.cluster, cluster_name=stack.cluster_name, vpc_id=network.vpc_id,
-                  private_subnet_ids=network.private_subnet_ids, protect=stack.protect, opts=on_aws)
+                  private_subnet_ids=network.private_subnet_ids,
+                  public_access_cidrs=runner_egress_cidr(stack.ci).apply(lambda runner: [runner, *operators]),
+                  preview_role_arn=stack.ci.preview_role_arn, protect=stack.protect, opts=on_aws)
 node_groups = NodeGroups("node-groups", stack.node_groups, cluster_name=stack.cluster_name,
                          kubernetes_version=stack.cluster.version, subnet_ids=network.private_subnet_ids,
                          instance_tags=stack.tags, depends_on=[cluster.cluster, *network.egress], opts=on_aws)
 nodes = list(node_groups.groups.values())
-NodeAddons("node-addons", cluster_name=stack.cluster_name, versions=stack.cluster.addons,
-           node_groups=nodes, opts=on_aws)
-registry = Registry("registry", stack.registry, api_names=sorted(config.apis), prefix=stack.cluster_name,
-                    opts=on_aws)
+node_addons = NodeAddons("node-addons", cluster_name=stack.cluster_name, versions=stack.cluster.addons,
+                         node_groups=nodes, opts=on_aws)
+running = [*nodes, node_addons.coredns]  # what anything with pods needs first
+registry = Registry("registry", stack.registry, prefix=stack.cluster_name, protect=stack.protect, opts=on_aws,
+                    deployed_tags={name: [api.tag] + ([api.canary.tag] if api.canary else [])
+                                   for name, api in config.apis.items()})
 data = DataStores("data", config.catalog, prefix=stack.cluster_name, protect=stack.protect, opts=on_aws)
 
 # -- platform add-ons on the cluster ---------------------------------------------------------------
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, explicit.aws])
-MetricsServer("metrics-server", k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
+MetricsServer("metrics-server", k8s_provider=cluster.provider, needs=running, opts=on_cluster)
 lb_controller = LoadBalancerController(
     "load-balancer-controller", cluster_name=stack.cluster_name, region=stack.region, vpc_id=network.vpc_id,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_provider_url=cluster.oidc_provider_url,
-    k8s_provider=cluster.provider, node_groups=nodes, opts=on_cluster)
+    k8s_provider=cluster.provider, needs=running, opts=on_cluster)
 
 # -- the APIs, one namespace per business domain ------------------------------------------------------
 namespaces = {}
 for namespace, apis in config.catalog.namespaces.items():
     calls = [(api.namespace, api.spec.port) for api in config.apis.values() if namespace in api.spec.allow_from]
-    namespaces[namespace] = ApiNamespace(namespace, egress_to=calls, protect=stack.protect, opts=on_cluster)
+    load_balanced = any(config.apis[api].spec.exposed for api in apis)
+    namespaces[namespace] = ApiNamespace(namespace, egress_to=calls, load_balanced=load_balanced,
+                                         protect=stack.protect, opts=on_cluster)
 access = DataAccess(
     bucket_names={k: b.bucket for k, b in data.buckets.items()}, bucket_arns={k: b.arn for k, b in data.buckets.items()},
     table_names={k: t.name for k, t in data.tables.items()}, table_arns={k: t.arn for k, t in data.tables.items()})

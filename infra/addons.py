@@ -26,7 +26,7 @@ METRICS_SERVER_CHART = "3.12.2"  # metrics-server v0.7.2
 class MetricsServer(pulumi.ComponentResource):
     """Resource metrics for the HorizontalPodAutoscalers."""
 
-    def __init__(self, name: str, *, k8s_provider: k8s.Provider, node_groups: list[pulumi.Resource],
+    def __init__(self, name: str, *, k8s_provider: k8s.Provider, needs: list[pulumi.Resource],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("picturesocial:infra:MetricsServer", name, None, opts)
         self.release = k8s.helm.v3.Release(
@@ -35,5 +35,6 @@ class MetricsServer(pulumi.ComponentResource):
             namespace="kube-system",
             values={"replicas": 2, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
             atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=node_groups))
+            # Its pods need nodes, and cluster DNS to reach the kubelets by name.
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=needs))
         self.register_outputs({})

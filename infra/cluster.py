@@ -10,6 +10,13 @@ import pulumi_kubernetes as k8s
 from settings.models import ClusterSettings
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Read everything but Secrets and RBAC (EKS user guide, "Review access policy permissions"). Enough for a preview
+# to read live objects; its server-side dry runs are refused, and pulumi-kubernetes then previews from the
+# program's inputs alone (docs/decisions/0010).
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+# pulumi-eks runs the VPC CNI at DEBUG for both the daemon and the plugin unless told otherwise
+# (nodejs/eks/addons/cni-addon.ts computeEnv); the plugin's level has no typed option, only the add-on's env.
+CNI_LOG_LEVEL = "INFO"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -21,17 +28,19 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: ClusterSettings, *, cluster_name: str,
                  vpc_id: pulumi.Input[str], private_subnet_ids: list[pulumi.Input[str]],
+                 public_access_cidrs: pulumi.Input[list[str]], preview_role_arn: str,
                  protect: bool, opts: pulumi.ResourceOptions | None = None):
         super().__init__("picturesocial:infra:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.name = cluster_name
 
-        # Secrets envelope encryption (CIS 5.3.1). Removing it later replaces the cluster, and deleting
-        # the key makes every Secret unreadable: protected in every stack.
+        # Secrets envelope encryption (CIS 5.3.1). Removing it later replaces the cluster, and deleting the key
+        # makes every Secret unreadable: protected with the cluster (picturesocial:protect). Where the cluster is
+        # disposable (dev), so is the key: the secrets it encrypts go with the cluster.
         secrets_key = aws.kms.Key(
             "secrets", description=f"EKS secrets envelope encryption for {cluster_name}",
             enable_key_rotation=True, deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=True))
+            opts=pulumi.ResourceOptions(parent=self, protect=protect))
         aws.kms.Alias("secrets", name=f"alias/{cluster_name}-eks-secrets", target_key_id=secrets_key.key_id,
                       opts=child)
 
@@ -52,6 +61,12 @@ class Cluster(pulumi.ComponentResource):
             )
             for arn in settings.admin_role_arns
         }
+        # Pull-request previews read the cluster (picturesocial:ci.previewRoleArn); nothing they run can write.
+        access_entries["preview"] = eks.AccessEntryArgs(
+            principal_arn=preview_role_arn,
+            access_policies={"view": eks.AccessPolicyAssociationArgs(
+                policy_arn=CLUSTER_VIEW_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
         self.cluster = eks.Cluster(
             "eks",
             name=cluster_name,
@@ -60,9 +75,11 @@ class Cluster(pulumi.ComponentResource):
             # The control plane's network interfaces and every node live in private subnets only.
             private_subnet_ids=private_subnet_ids,
             node_associate_public_ip_address=False,
-            endpoint_private_access=settings.endpoint.private,
-            endpoint_public_access=settings.endpoint.public,
-            public_access_cidrs=[str(c) for c in settings.endpoint.public_cidrs] or None,
+            # Nodes and pods use the private endpoint; the public one admits only the deploy runner's fixed
+            # egress address and the operators' CIDRs (docs/decisions/0009).
+            endpoint_private_access=True,
+            endpoint_public_access=True,
+            public_access_cidrs=public_access_cidrs,
             enabled_cluster_log_types=list(settings.log_types),
             encryption_config_key_arn=secrets_key.arn,
             authentication_mode=eks.AuthenticationMode.API,
@@ -75,7 +92,9 @@ class Cluster(pulumi.ComponentResource):
             skip_default_security_groups=True,
             # Every add-on is an EKS managed add-on at a pinned version; nothing is installed unmanaged.
             bootstrap_self_managed_addons=False,
-            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=addons["vpc-cni"], enable_network_policy=True),
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                addon_version=addons["vpc-cni"], enable_network_policy=True, log_level=CNI_LOG_LEVEL,
+                configuration_values={"env": {"AWS_VPC_K8S_PLUGIN_LOG_LEVEL": CNI_LOG_LEVEL}}),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=addons["kube-proxy"]),
             # coredns needs nodes to become ACTIVE; it is created after the node groups (infra/addons.py).
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),

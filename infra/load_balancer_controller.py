@@ -9,11 +9,14 @@ import pulumi_kubernetes as k8s
 
 from infra.irsa import service_account_role
 
-CHART_VERSION = "1.13.0"  # controller v2.13.0
+# Controller v3.5.0, the newest release (kubernetes-sigs/aws-load-balancer-controller tag v3.5.0, 2026-08-03;
+# aws/eks-charts stable/aws-load-balancer-controller 3.5.0). Its docs/install/iam_policy.json is the one v2.13.0
+# shipped: infra/policies/load-balancer-controller-nlb.json is compared with it in docs/decisions/0008.
+CHART_VERSION = "3.5.0"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
-# The controller's permissions for NLB Services only (no ALB Ingress: no WAF, Shield, Cognito, ACM),
-# written for controller v2.13; docs/decisions/0008.
+# The controller's permissions for NLB Services only (no ALB Ingress: no WAF, Shield, Cognito, ACM, listener
+# rules); docs/decisions/0008.
 POLICY_FILE = Path(__file__).parent / "policies" / "load-balancer-controller-nlb.json"
 
 
@@ -22,7 +25,7 @@ class LoadBalancerController(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, cluster_name: str, region: str, vpc_id: pulumi.Input[str],
                  oidc_provider_arn: pulumi.Input[str], oidc_provider_url: pulumi.Input[str],
-                 k8s_provider: k8s.Provider, node_groups: list[pulumi.Resource],
+                 k8s_provider: k8s.Provider, needs: list[pulumi.Resource],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("picturesocial:infra:LoadBalancerController", name, None, opts)
         role = service_account_role(
@@ -44,11 +47,17 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT,
                                    "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
                 "podDisruptionBudget": {"maxUnavailable": 1},
-                # Services without an explicit loadBalancerClass stay with no controller rather than
-                # silently getting a public classic ELB from the in-tree one.
-                "enableServiceMutatorWebhook": False,
+                # The webhook gives every new LoadBalancer Service without a class this controller's class
+                # (service.k8s.aws/nlb, internal by default). Without it such a Service falls to the in-tree cloud
+                # provider, which makes an internet-facing classic ELB in the public subnets. The policy
+                # load-balancer-services-nlb-class refuses a class-less Service before it gets that far.
+                "enableServiceMutatorWebhook": True,
+                # Gateway API support is on by default since v3.2.0; this platform installs no Gateway API
+                # CRDs and exposes Services only.
+                "controllerConfig": {"featureGates": {"NLBGatewayAPI": False, "ALBGatewayAPI": False}},
             },
             atomic=True,
-            # Its pods need nodes; on destroy the load balancers (which depend on this) go first.
-            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=node_groups))
+            # Its pods need nodes and cluster DNS (its webhooks and the AWS SDK resolve names); on destroy the load
+            # balancers (which depend on this) go first.
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=needs))
         self.register_outputs({"roleArn": role.arn})

@@ -12,6 +12,17 @@ from settings.models import NetworkSettings
 
 MAX_AZS = 6
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
+# Zone IDs EKS refuses for control-plane subnets ("CreateCluster ... cannot create cluster ... because ... does
+# not currently have sufficient capacity"): us-east-1 use1-az3, us-west-1 usw1-az2, ca-central-1 cac1-az3 (EKS
+# user guide, "View Amazon EKS networking requirements for VPC and subnets", 2026). Zone *names* map to different
+# zone IDs in every account, so zones are chosen, named and placed by ID.
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+
+def choose_zones(zone_ids: list[str], count: int) -> list[str]:
+    """The first ``count`` zone IDs EKS accepts, in ID order: the same physical zones in every account, and
+    the choice only grows when ``count`` does."""
+    return sorted(z for z in zone_ids if z not in EKS_UNSUPPORTED_ZONE_IDS)[:count]
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,11 @@ class Network(pulumi.ComponentResource):
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
             opts=pulumi.InvokeOptions(parent=self),
         )
-        names = sorted(zones.names)[: settings.availability_zones]
-        if len(names) < settings.availability_zones:
+        chosen = choose_zones(list(zones.zone_ids), settings.availability_zones)
+        if len(chosen) < settings.availability_zones:
             raise pulumi.RunError(
-                f"picturesocial:network.availabilityZones: {settings.availability_zones} is more than "
-                f"the {len(names)} zones available in {region}")
+                f"picturesocial:network.availabilityZones: {settings.availability_zones} is more than the "
+                f"{len(chosen)} zones of {region} that EKS accepts ({', '.join(chosen)})")
 
         vpc = aws.ec2.Vpc(
             "vpc", cidr_block=str(settings.cidr), enable_dns_support=True, enable_dns_hostnames=True,
@@ -77,48 +88,44 @@ class Network(pulumi.ComponentResource):
 
         public_subnets: dict[str, aws.ec2.Subnet] = {}
         private_subnets: dict[str, aws.ec2.Subnet] = {}
-        for index, zone in enumerate(names):
-            # Logical names use the zone's letter (us-east-1a -> "a"): stable when the list grows.
-            letter = zone[-1]
+        for index, zone in enumerate(chosen):
+            # Logical names carry the zone ID (use1-az1): what the subnet is, stable when the list grows.
             plan = subnet_plan(settings.cidr, index)
             public = aws.ec2.Subnet(
-                f"public-{letter}", vpc_id=vpc.id, cidr_block=str(plan.public), availability_zone=zone,
+                f"public-{zone}", vpc_id=vpc.id, cidr_block=str(plan.public), availability_zone_id=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{cluster_name}-public-{letter}", "kubernetes.io/role/elb": "1",
-                      cluster_tag: "shared"},
+                tags={"Name": f"{cluster_name}-public-{zone}", "kubernetes.io/role/elb": "1", cluster_tag: "shared"},
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore_cluster_tag))
-            aws.ec2.RouteTableAssociation(f"public-{letter}", subnet_id=public.id,
-                                          route_table_id=public_rt.id, opts=child)
+            aws.ec2.RouteTableAssociation(f"public-{zone}", subnet_id=public.id, route_table_id=public_rt.id,
+                                          opts=child)
             private = aws.ec2.Subnet(
-                f"private-{letter}", vpc_id=vpc.id, cidr_block=str(plan.private), availability_zone=zone,
+                f"private-{zone}", vpc_id=vpc.id, cidr_block=str(plan.private), availability_zone_id=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{cluster_name}-private-{letter}", "kubernetes.io/role/internal-elb": "1",
+                tags={"Name": f"{cluster_name}-private-{zone}", "kubernetes.io/role/internal-elb": "1",
                       cluster_tag: "shared"},
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore_cluster_tag))
-            public_subnets[letter] = public
-            private_subnets[letter] = private
+            public_subnets[zone] = public
+            private_subnets[zone] = private
 
         # NAT: one in the first zone (dev: cheap, one point of failure) or one per zone (prod).
-        nat_letters = list(public_subnets) if settings.nat_gateways == "perAz" else [names[0][-1]]
+        nat_zones = list(public_subnets) if settings.nat_gateways == "perAz" else chosen[:1]
         nats: dict[str, aws.ec2.NatGateway] = {}
-        for letter in nat_letters:
-            eip = aws.ec2.Eip(f"nat-{letter}", domain="vpc", tags={"Name": f"{cluster_name}-nat-{letter}"},
-                              opts=child)
-            nats[letter] = aws.ec2.NatGateway(
-                f"nat-{letter}", allocation_id=eip.id, subnet_id=public_subnets[letter].id,
-                tags={"Name": f"{cluster_name}-nat-{letter}"},
+        for zone in nat_zones:
+            eip = aws.ec2.Eip(f"nat-{zone}", domain="vpc", tags={"Name": f"{cluster_name}-nat-{zone}"}, opts=child)
+            nats[zone] = aws.ec2.NatGateway(
+                f"nat-{zone}", allocation_id=eip.id, subnet_id=public_subnets[zone].id,
+                tags={"Name": f"{cluster_name}-nat-{zone}"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
 
         self.egress = []
         private_tables = []
-        for letter, private in private_subnets.items():
-            table = aws.ec2.RouteTable(f"private-{letter}", vpc_id=vpc.id,
-                                       tags={"Name": f"{cluster_name}-private-{letter}"}, opts=child)
-            aws.ec2.RouteTableAssociation(f"private-{letter}", subnet_id=private.id,
-                                          route_table_id=table.id, opts=child)
-            nat = nats.get(letter, nats[nat_letters[0]])
+        for zone, private in private_subnets.items():
+            table = aws.ec2.RouteTable(f"private-{zone}", vpc_id=vpc.id, tags={"Name": f"{cluster_name}-private-{zone}"},
+                                       opts=child)
+            aws.ec2.RouteTableAssociation(f"private-{zone}", subnet_id=private.id, route_table_id=table.id, opts=child)
+            nat = nats.get(zone, nats[nat_zones[0]])
             self.egress.append(aws.ec2.Route(
-                f"private-{letter}-nat", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                f"private-{zone}-nat", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nat.id, opts=child))
             private_tables.append(table)
 
@@ -143,6 +150,6 @@ class Network(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.private_subnet_ids = [s.id for s in private_subnets.values()]
         self.public_subnet_ids = [s.id for s in public_subnets.values()]
-        self.zones = names
+        self.zone_ids = chosen
         self.register_outputs({"vpcId": self.vpc_id, "privateSubnetIds": self.private_subnet_ids,
                                "publicSubnetIds": self.public_subnet_ids})

@@ -30,6 +30,11 @@ MANDATORY = EnforcementLevel.MANDATORY
 EKS_COMPONENT = "eks:index:Cluster"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+NLB_CLASS = "service.k8s.aws/nlb"
+DEREGISTRATION_DELAY = re.compile(r"deregistration_delay\.timeout_seconds=(\d+)")
+DEFAULT_DEREGISTRATION_DELAY = 300  # ELB's default when the Service does not set it
+DOCUMENTATION_RANGES = [ipaddress.ip_network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+WIDEST_PUBLIC_CIDR = 16
 ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
                        r"(@sha256:[a-f0-9]{64})?$")
 # Deleting any of these loses data or the platform (eks-baseline "Keeping data and resources").
@@ -70,12 +75,13 @@ def _endpoint(args: ResourceValidationArgs) -> Iterable[str]:
     cidrs = props.get("publicAccessCidrs") or []
     if not cidrs or any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
         yield (f"the public API endpoint is open to 0.0.0.0/0 ({cidrs or 'no allow-list'}); make it private "
-               "or list the operators' CIDRs")
+               "or list the CIDRs that must reach it")
         return
-    allowed = [ipaddress.ip_network(c) for c in args.get_config().get("allowedPublicCidrs", [])]
     for cidr in map(ipaddress.ip_network, cidrs):
-        if allowed and not any(cidr.subnet_of(a) for a in allowed):
-            yield f"public endpoint CIDR {cidr} is outside the stack's allowedPublicCidrs {[str(a) for a in allowed]}"
+        if any(cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
+            yield f"public endpoint CIDR {cidr} is a documentation range (RFC 5737): no client has such an address"
+        elif cidr.prefixlen < WIDEST_PUBLIC_CIDR:
+            yield f"public endpoint CIDR {cidr} is wider than /{WIDEST_PUBLIC_CIDR}: it fences almost nothing"
 
 
 def _logging(args: ResourceValidationArgs) -> Iterable[str]:
@@ -191,8 +197,14 @@ def _internal_load_balancer(args: ResourceValidationArgs) -> Iterable[str]:
     annotations = _get(args.props, "metadata.annotations") or {}
     if annotations.get("service.beta.kubernetes.io/aws-load-balancer-scheme") != "internal":
         yield "LoadBalancer Service must carry aws-load-balancer-scheme: internal (no public load balancers)"
-    if _get(args.props, "spec.loadBalancerClass") != "service.k8s.aws/nlb":
-        yield "LoadBalancer Service must set loadBalancerClass service.k8s.aws/nlb (AWS Load Balancer Controller)"
+
+
+def _nlb_class(args: ResourceValidationArgs) -> Iterable[str]:
+    # Without the class the in-tree cloud provider takes the Service and makes an internet-facing classic ELB
+    # in the public subnets (unless the controller's webhook adds the class on create: not on an update that
+    # turns a Service into a LoadBalancer).
+    if _get(args.props, "spec.type") == "LoadBalancer" and _get(args.props, "spec.loadBalancerClass") != NLB_CLASS:
+        yield f"LoadBalancer Service must set spec.loadBalancerClass {NLB_CLASS} (AWS Load Balancer Controller)"
 
 
 def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
@@ -210,9 +222,8 @@ POD_TYPES = [DEPLOYMENT, "kubernetes:core/v1:Pod", "kubernetes:apps/v1:StatefulS
              "kubernetes:batch/v1:Job"]
 
 RESOURCE_POLICIES = [
-    _resource_policy("eks-endpoint-private", "EKS API endpoint is private, or public only for an allow-list",
-                     [EKS_COMPONENT, EKS_CLUSTER], _endpoint, PolicyConfigSchema(properties={
-                         "allowedPublicCidrs": {"type": "array", "items": {"type": "string"}, "default": []}})),
+    _resource_policy("eks-endpoint-private", "EKS API endpoint is private, or public only for a narrow allow-list",
+                     [EKS_COMPONENT, EKS_CLUSTER], _endpoint),
     _resource_policy("eks-control-plane-logging", "Control-plane logs include audit and authenticator",
                      [EKS_COMPONENT, EKS_CLUSTER], _logging),
     _resource_policy("eks-secrets-encryption", "Kubernetes secrets are encrypted with a KMS key",
@@ -235,8 +246,11 @@ RESOURCE_POLICIES = [
                      POD_TYPES, _restricted_pod),
     _resource_policy("no-default-namespace", "No object in the default namespace",
                      lambda typ: typ.startswith("kubernetes:"), _no_default_namespace),
-    _resource_policy("load-balancers-internal", "Every LoadBalancer Service is an internal NLB",
+    _resource_policy("load-balancers-internal", "Every LoadBalancer Service is internal",
                      ["kubernetes:core/v1:Service"], _internal_load_balancer),
+    _resource_policy("load-balancer-services-nlb-class",
+                     "Every LoadBalancer Service is an NLB of the AWS Load Balancer Controller",
+                     ["kubernetes:core/v1:Service"], _nlb_class),
     _resource_policy("images-from-ecr-tagged", "Images come from ECR with an explicit tag, never latest",
                      POD_TYPES, _ecr_images),
 ]
@@ -295,6 +309,41 @@ def _default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
             report(f"namespace {name} has no default-deny NetworkPolicy for ingress and egress", namespace.urn)
 
 
+def _graceful_deregistration(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Pods behind an NLB leave it without dropping requests: their namespace injects readiness gates, and each
+    container sleeps in preStop at least as long as the target group drains, within the grace period."""
+    namespaces = {_get(n.props, "metadata.name"): _get(n.props, "metadata.labels") or {}
+                  for n in _objects(args, "kubernetes:core/v1:Namespace")}
+    for service in _objects(args, "kubernetes:core/v1:Service"):
+        if _get(service.props, "spec.type") != "LoadBalancer":
+            continue
+        namespace = _get(service.props, "metadata.namespace")
+        attributes = (_get(service.props, "metadata.annotations") or {}).get(
+            "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes", "")
+        found = DEREGISTRATION_DELAY.search(attributes)
+        delay = int(found.group(1)) if found else DEFAULT_DEREGISTRATION_DELAY
+        if namespaces.get(namespace, {}).get("elbv2.k8s.aws/pod-readiness-gate-inject") != "enabled":
+            report(f"namespace {namespace} has a LoadBalancer Service but no readiness-gate injection label: a "
+                   "rolling update can leave the NLB without a healthy target", service.urn)
+        selector = _get(service.props, "spec.selector") or {}
+        for deployment in _objects(args, DEPLOYMENT):
+            if _get(deployment.props, "metadata.namespace") != namespace or not _selects(
+                    selector, _get(deployment.props, "spec.template.metadata.labels") or {}):
+                continue
+            spec = _get(deployment.props, "spec.template.spec") or {}
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+            name = _get(deployment.props, "metadata.name")
+            for container in spec.get("containers", []):
+                sleep = _get(container, "lifecycle.preStop.sleep.seconds")
+                if sleep is None or sleep < delay:
+                    report(f"Deployment {namespace}/{name} container {container.get('name')}: preStop sleeps "
+                           f"{sleep or 0}s, less than the target group's deregistration delay {delay}s",
+                           deployment.urn)
+                elif grace <= sleep:
+                    report(f"Deployment {namespace}/{name}: terminationGracePeriodSeconds {grace} does not leave "
+                           f"room after the {sleep}s preStop sleep", deployment.urn)
+
+
 def _node_groups_private(args: StackValidationArgs, report: ReportViolation) -> None:
     for group in _objects(args, "aws:eks/nodeGroup:NodeGroup"):
         subnets = [d for d in group.dependencies if d.resource_type == "aws:ec2/subnet:Subnet"]
@@ -323,6 +372,9 @@ STACK_POLICIES = [
                           validate=_hpa_owns_replicas, enforcement_level=MANDATORY),
     StackValidationPolicy(name="namespaces-default-deny", description="Every namespace has a default-deny policy",
                           validate=_default_deny, enforcement_level=MANDATORY),
+    StackValidationPolicy(name="graceful-target-deregistration",
+                          description="Pods behind an NLB have readiness gates and drain before they stop",
+                          validate=_graceful_deregistration, enforcement_level=MANDATORY),
     StackValidationPolicy(name="node-groups-private-subnets", description="Node groups run only in private subnets",
                           validate=_node_groups_private, enforcement_level=MANDATORY),
     StackValidationPolicy(name="stateful-resources-protected",

@@ -53,6 +53,8 @@ def key_path(loc: Iterable[Any]) -> str:
             continue
         if isinstance(part, int):
             path += f"[{part}]"
+        elif isinstance(part, str) and part.startswith("["):  # a field given as "[3]" or "[3].name"
+            path += part
         elif not path:
             path = str(part)
         else:

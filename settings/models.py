@@ -8,6 +8,7 @@ silently ignored value. Pure Python: nothing here creates a Pulumi resource.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
@@ -56,35 +57,66 @@ class NetworkSettings(Model):
         return cidr
 
 
+# RFC 5737 sets these apart for documentation: no real client ever has such an address.
+DOCUMENTATION_RANGES = tuple(map(ipaddress.IPv4Network, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")))
+WIDEST_ALLOWED = 16  # an allow-list entry wider than /16 fences almost nothing
+
+
 class EndpointSettings(Model):
-    private: bool = True
-    public: bool = False
+    """The API server endpoint. Private access is always on (nodes and pods use it); the public endpoint is on
+    and fenced to the deploy runner's fixed egress address (picturesocial:ci.bootstrapStack, always allowed:
+    docs/decisions/0009) and to these operators' CIDRs."""
+
     public_cidrs: list[Cidr] = []
 
-    @model_validator(mode="after")
-    def _reachable_and_fenced(self) -> "EndpointSettings":
-        if not self.private and not self.public:
-            raise rule("private and public are both false: nobody, not even the nodes, could reach "
-                       "the API server", field="private")
-        if self.public and not self.public_cidrs:
-            raise rule("[] must list the CIDRs allowed to reach the public endpoint when public is "
-                       "true (an empty list means 0.0.0.0/0)", field="publicCidrs")
-        for i, cidr in enumerate(self.public_cidrs):
-            if cidr.prefixlen == 0:
-                raise rule(f'"{cidr}" opens the API server to the whole internet; list the '
-                           "operators' CIDRs instead", field=f"publicCidrs[{i}]")
-        if not self.public and self.public_cidrs:
-            raise rule(f"{[str(c) for c in self.public_cidrs]} is set but public is false; remove it "
-                       "or enable the public endpoint", field="publicCidrs")
-        return self
+    @field_validator("public_cidrs")
+    @classmethod
+    def _fenced_to_real_public_ranges(cls, cidrs: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+        problems: list[tuple[str | None, str]] = []
+        for i, cidr in enumerate(cidrs):
+            where = f"[{i}]"
+            if any(cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
+                problems.append((where, f'"{cidr}" is a documentation range (RFC 5737): no client has such an '
+                                        "address; list the operators' real public CIDRs"))
+            elif cidr.prefixlen == 0:
+                problems.append((where, f'"{cidr}" opens the API server to the whole internet; list the '
+                                        "operators' CIDRs instead"))
+            elif cidr.prefixlen < WIDEST_ALLOWED:
+                problems.append((where, f'"{cidr}" opens the API server to a large part of the internet; list '
+                                        f"ranges of /{WIDEST_ALLOWED} or narrower"))
+            elif not cidr.is_global:
+                problems.append((where, f'"{cidr}" is not a public range: the public endpoint never sees such '
+                                        "an address (private networks reach the private endpoint)"))
+        if problems:
+            raise rules(problems)
+        return cidrs
 
 
-RoleArn = Annotated[str, matching(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+",
-                                    "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>")]
 
 
 ClusterName = Annotated[str, matching(r"[a-z][a-z0-9-]*", "a cluster name: lowercase letters, digits and '-', "
                                       "starting with a letter (it prefixes ECR repository and S3 bucket names)")]
+
+
+RoleArn = Annotated[str, matching(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+",
+                                    "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>")]
+BootstrapStack = Annotated[str, matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+                                         "a fully qualified stack name <organization>/<project>/<stack> (with a "
+                                         "self-managed backend the organization is literally \"organization\")")]
+
+
+class CiSettings(Model):
+    """Who and what deploys this stack (``picturesocial:ci``): the identities the workflows assume and the
+    bootstrap stack that created them (bootstrap/), whose runner's fixed egress address may reach the API
+    server."""
+
+    bootstrap_stack: BootstrapStack
+    # Runs `pulumi up`. EKS makes the cluster's creator its admin (pulumi-eks sets
+    # bootstrapClusterCreatorAdminPermissions), so this role, and only it, must create the cluster:
+    # tools.preflight checks the caller is this role.
+    deploy_role_arn: RoleArn
+    # Runs `pulumi preview` for pull requests: read-only in AWS, AmazonEKSViewPolicy in the cluster.
+    preview_role_arn: RoleArn
 
 
 class ClusterSettings(Model):
@@ -131,6 +163,19 @@ class Taint(Model):
 InstanceType = Annotated[str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")]
 
 
+def architecture(instance_type: str) -> str:
+    """arm64 or x86_64, from AWS's instance type naming (EC2 user guide, "Amazon EC2 instance type naming
+    conventions"): after the generation number, the attribute letter "g" marks AWS Graviton processors (m7g,
+    c6gn, r8gd, t4g, im4gn, g5g); a1, the first Graviton family, predates the convention."""
+    family = instance_type.split(".")[0]
+    match = re.fullmatch(r"[a-z]+\d+([a-z0-9-]*)", family)
+    return "arm64" if family == "a1" or (match and "g" in match.group(1).split("-")[0]) else "x86_64"
+
+
+def ami_architecture(ami_type: str) -> str:
+    return "arm64" if "ARM_64" in ami_type else "x86_64"
+
+
 class NodeGroupSettings(Model):
     instance_types: list[InstanceType] = Field(min_length=1)
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
@@ -155,6 +200,12 @@ class NodeGroupSettings(Model):
         for key, value in self.labels.items():
             if not LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
                 problems.append(("labels", f'"{key}": "{value}" is not a valid Kubernetes label'))
+        wanted = ami_architecture(self.ami_type)
+        mismatched = [t for t in self.instance_types if architecture(t) != wanted]
+        if mismatched:
+            # EKS accepts the group; its instances then never boot the image and never join.
+            problems.append(("instanceTypes", f"{mismatched} are not {wanted} instances, but amiType "
+                                              f"{self.ami_type} is {wanted}: the nodes would never join"))
         if problems:
             raise rules(problems)
         return self
@@ -222,9 +273,33 @@ class StackSettings(Model):
     node_groups: dict[Name, NodeGroupSettings] = Field(alias="picturesocial:nodeGroups", min_length=1)
     apis: dict[Name, ApiStackSettings] = Field(alias="picturesocial:apis")
     registry: RegistrySettings = Field(RegistrySettings(), alias="picturesocial:registry")
+    ci: CiSettings = Field(alias="picturesocial:ci")
     # Protect (pulumi `protect`) the cluster and, in later layers, namespaces and data stores.
     # The KMS key and the ECR repositories are protected in every stack regardless.
     protect: bool = Field(True, alias="picturesocial:protect")
+
+    @model_validator(mode="after")
+    def _identities_are_this_accounts_and_distinct(self) -> "StackSettings":
+        problems: list[tuple[str | None, str]] = []
+        account = self.allowed_account_ids[0]
+        roles = {"picturesocial:ci.deployRoleArn": self.ci.deploy_role_arn,
+                 "picturesocial:ci.previewRoleArn": self.ci.preview_role_arn}
+        for key, arn in roles.items():
+            if arn.split(":")[4] not in self.allowed_account_ids:
+                problems.append((key, f'"{arn}" is not a role of this stack\'s account {account}'))
+        if self.ci.deploy_role_arn == self.ci.preview_role_arn:
+            problems.append(("picturesocial:ci.previewRoleArn", "is the deploy role: pull requests would preview "
+                                                                 "with the identity that deploys"))
+        for i, arn in enumerate(self.cluster.admin_role_arns):
+            if arn == self.ci.deploy_role_arn:
+                # EKS already made it admin as the cluster's creator: a second access entry is a 409 on
+                # CreateAccessEntry (pulumi-eks sets bootstrapClusterCreatorAdminPermissions).
+                problems.append((f"picturesocial:cluster.adminRoleArns[{i}]",
+                                 f'"{arn}" is picturesocial:ci.deployRoleArn, admin already as the cluster\'s '
+                                 "creator; remove it here"))
+        if problems:
+            raise rules(problems)
+        return self
 
     @property
     def cluster_name(self) -> str:

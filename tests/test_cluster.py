@@ -33,29 +33,36 @@ def test_secrets_are_encrypted_with_a_rotating_key(fixture_graph):
     assert eks(fixture_graph)["encryptionConfigKeyArn"].endswith(key["id"])
 
 
-def test_admins_get_access_entries_not_aws_auth(fixture_graphs):
+def test_admins_and_the_preview_role_get_access_entries_and_the_deploy_role_none(fixture_graphs):
     cluster = eks(fixture_graphs["large"])
     assert cluster["authenticationMode"] == "API"
     entries = cluster["accessEntries"]
-    assert set(entries) == {"admin-operators", "admin-break-glass"}  # keyed by role name: adding one renames none
-    assert sorted(e["principalArn"] for e in entries.values()) == [
-        "arn:aws:iam::210987654321:role/break-glass", "arn:aws:iam::210987654321:role/operators"]
-    for entry in entries.values():
-        policy = entry["accessPolicies"]["cluster-admin"]
-        assert policy["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-        assert policy["accessScope"] == {"type": "cluster"}
+    # Keyed by role name: adding one renames none. The deploy role is admin as the cluster's creator (EKS
+    # bootstrapClusterCreatorAdminPermissions): an entry of its own would be a 409 on CreateAccessEntry.
+    assert set(entries) == {"admin-operators", "admin-break-glass", "preview"}
+    admins = {e["principalArn"]: e["accessPolicies"] for k, e in entries.items() if k.startswith("admin-")}
+    assert sorted(admins) == ["arn:aws:iam::210987654321:role/break-glass", "arn:aws:iam::210987654321:role/operators"]
+    for policies in admins.values():
+        assert policies == {"cluster-admin": {
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            "accessScope": {"type": "cluster"}}}
+    assert entries["preview"] == {"principalArn": "arn:aws:iam::210987654321:role/picturesocial-preview",
+                                  "accessPolicies": {"view": {
+                                      "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                                      "accessScope": {"type": "cluster"}}}}
+    assert all(e["principalArn"] != "arn:aws:iam::210987654321:role/picturesocial-deploy" for e in entries.values())
 
 
-def test_a_private_endpoint_has_no_public_access_at_all(fixture_graphs):
-    cluster = eks(fixture_graphs["large"])
-    assert (cluster["endpointPrivateAccess"], cluster["endpointPublicAccess"]) == (True, False)
-    assert "publicAccessCidrs" not in cluster
-
-
-def test_a_public_endpoint_is_fenced_to_the_listed_cidrs(fixture_graphs):
-    cluster = eks(fixture_graphs["small"])
-    assert cluster["endpointPublicAccess"] is True
-    assert cluster["publicAccessCidrs"] == ["52.94.133.0/24"]
+def test_the_endpoint_admits_the_deploy_runner_and_the_operators_only(fixture_graphs):
+    small, large = eks(fixture_graphs["small"]), eks(fixture_graphs["large"])
+    for cluster in (small, large):
+        assert (cluster["endpointPrivateAccess"], cluster["endpointPublicAccess"]) == (True, True)
+    reference = next(r for r in fixture_graphs["small"].resources if r["type"] == "pulumi:pulumi:StackReference")
+    assert reference["id"] == "organization/picturesocial-bootstrap/small"  # the bootstrap stack of this account
+    runner = small["publicAccessCidrs"][0]
+    assert runner.endswith("/32") and runner.removesuffix("/32") in fixture_graphs["small"].fakes  # made up offline
+    assert small["publicAccessCidrs"][1:] == ["52.94.133.0/24"]
+    assert len(large["publicAccessCidrs"]) == 1 and large["publicAccessCidrs"][0].endswith("/32")
 
 
 def test_addons_are_managed_at_pinned_versions(fixture_graph):
@@ -69,8 +76,12 @@ def test_addons_are_managed_at_pinned_versions(fixture_graph):
     assert (coredns["addonName"], coredns["addonVersion"]) == ("coredns", "v1.12.4-eksbuild.1")
 
 
-def test_network_policies_are_enforced_by_the_vpc_cni(fixture_graph):
-    assert eks(fixture_graph)["vpcCniOptions"]["enableNetworkPolicy"] is True
+def test_network_policies_are_enforced_and_the_vpc_cni_logs_at_info(fixture_graph):
+    options = eks(fixture_graph)["vpcCniOptions"]
+    assert options["enableNetworkPolicy"] is True
+    # pulumi-eks defaults both the daemon and the plugin to DEBUG.
+    assert options["logLevel"] == "INFO"
+    assert options["configurationValues"] == {"env": {"AWS_VPC_K8S_PLUGIN_LOG_LEVEL": "INFO"}}
 
 
 def test_coredns_is_created_after_the_node_groups(fixture_graphs):

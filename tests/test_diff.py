@@ -33,8 +33,10 @@ def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps
     apis = fixture_config("large")["picturesocial:apis"]
     apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
     changes = changes_of(fixture_graphs, "large", apis=apis)
-    assert kinds(changes) == [("update", "kubernetes:apps/v1:Deployment", "greeter")]
-    (change,) = changes
+    # The image, and the registry's lifecycle policy: it now keeps 2.0.1 instead of 2.0.0 from expiring.
+    assert kinds(changes) == [("update", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "greeter"),
+                              ("update", "kubernetes:apps/v1:Deployment", "greeter")]
+    change = next(c for c in changes if c.type == "kubernetes:apps/v1:Deployment")
     assert change.paths == ["spec.template.metadata.labels.app.kubernetes.io/version",
                             "spec.template.spec.containers[0].image"]
     assert change.values[1][1:] == ("210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
@@ -62,11 +64,11 @@ def test_a_new_vpc_cidr_replaces_everything_that_depends_on_the_subnets_and_the_
     changes = changes_of(fixture_graphs, "small", network=network)
     replaced = {c.urn.rsplit("::", 1)[-1]: c for c in changes if c.kind == "replace"}
     # The node group and the cluster get new subnet ids, which EKS cannot change in place.
-    assert {"vpc", "eks", "general", "nat-a"} <= set(replaced)
-    assert {name for name in replaced if name.startswith(("private-", "public-"))} >= {
-        "private-a", "private-b", "public-a", "public-b"}
+    assert {"vpc", "eks", "general", "nat-use1-az1"} <= set(replaced)
+    subnets = {"private-use1-az1", "private-use1-az2", "public-use1-az1", "public-use1-az2"}
+    assert subnets <= set(replaced)
     assert replaced["general"].because == sorted(
-        c.urn for c in changes if c.urn.endswith(("::private-a", "::private-b")) and "Subnet" in c.type)
+        c.urn for c in changes if c.urn.endswith(("::private-use1-az1", "::private-use1-az2")) and "Subnet" in c.type)
     assert {c.urn.rsplit("::", 1)[-1] for c in changes if c.guarded} == {"vpc", "eks"}
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import synth_fixture
 from graphq import NODE_GROUP, SUBNET
-from infra.network import subnet_plan
+from infra.network import choose_zones, subnet_plan
+from tools.offline import SynthError
 
 ZONES = {"small": 2, "large": 3}
 
@@ -35,7 +36,7 @@ def test_one_public_and_one_private_subnet_per_zone(fixture_graph):
     zones = ZONES[fixture_graph.stack]
     subnets = fixture_graph.of_type(SUBNET)
     assert len(private_subnet_ids(fixture_graph)) == len(public_subnet_ids(fixture_graph)) == zones
-    assert len({s["inputs"]["availabilityZone"] for s in subnets}) == zones
+    assert len({s["inputs"]["availabilityZoneId"] for s in subnets}) == zones
 
 
 @pytest.mark.parametrize("stack, expected", [("small", 1), ("large", 3)])
@@ -46,7 +47,7 @@ def test_nat_gateway_count_follows_the_strategy(fixture_graphs, stack, expected)
 def test_per_az_nat_keeps_each_zone_on_its_own_gateway(fixture_graphs):
     prod = fixture_graphs["large"]
     nat_subnet = {n["id"]: n["inputs"]["subnetId"] for n in prod.of_type("aws:ec2/natGateway:NatGateway")}
-    zone_of = {s["id"]: s["inputs"]["availabilityZone"] for s in prod.of_type(SUBNET)}
+    zone_of = {s["id"]: s["inputs"]["availabilityZoneId"] for s in prod.of_type(SUBNET)}
     routes = [r for r in prod.of_type("aws:ec2/route:Route") if "natGatewayId" in r["inputs"]]
     assert len(routes) == 3
     table_zone = {}
@@ -80,7 +81,7 @@ def test_adding_a_zone_does_not_renumber_existing_subnets(fixture_graphs):
                                             "vpcEndpoints": False})
     before = {s["name"]: s["inputs"]["cidrBlock"] for s in fixture_graphs["small"].of_type(SUBNET)}
     after = {s["name"]: s["inputs"]["cidrBlock"] for s in wider.of_type(SUBNET)}
-    assert set(after) - set(before) == {"private-c", "public-c"}
+    assert set(after) - set(before) == {"private-use1-az4", "public-use1-az4"}
     assert {name: after[name] for name in before} == before
 
 
@@ -108,3 +109,29 @@ def test_node_groups_wait_for_their_subnets_egress(fixture_graph):
     assert egress
     for group in fixture_graph.of_type(NODE_GROUP):
         assert egress <= set(group["dependencies"])
+
+
+def test_subnets_are_placed_by_zone_id_and_never_where_eks_refuses_the_control_plane(fixture_graphs):
+    # The fake cloud answers like a real us-east-1 account: names a-f map to use1-az4, az6, az1, az2, az3, az5.
+    # use1-az3 (zone e) is one EKS refuses: three zones are az1, az2, az4, and a fourth skips az3 for az5.
+    wider = synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 4, "natGateways": "single",
+                                            "vpcEndpoints": False})
+    zones = {s["inputs"]["availabilityZoneId"] for s in wider.of_type(SUBNET)}
+    assert zones == {"use1-az1", "use1-az2", "use1-az4", "use1-az5"}
+    assert all("availabilityZone" not in s["inputs"] for s in wider.of_type(SUBNET))  # never by name
+    assert {s["name"] for s in fixture_graphs["large"].of_type(SUBNET)} == {
+        f"{kind}-euw1-az{n}" for kind in ("private", "public") for n in (1, 2, 3)}
+
+
+def test_zone_choice_skips_the_zones_eks_refuses():
+    assert choose_zones(["use1-az3", "use1-az1", "use1-az6", "use1-az2"], 3) == ["use1-az1", "use1-az2", "use1-az6"]
+    assert choose_zones(["usw1-az1", "usw1-az2", "usw1-az3"], 3) == ["usw1-az1", "usw1-az3"]
+    assert choose_zones(["cac1-az1", "cac1-az2", "cac1-az3", "cac1-az4"], 3) == ["cac1-az1", "cac1-az2", "cac1-az4"]
+
+
+def test_too_few_usable_zones_stop_with_one_line():
+    with pytest.raises(SynthError) as caught:
+        synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 6, "natGateways": "single",
+                                        "vpcEndpoints": False})
+    assert str(caught.value) == ("picturesocial:network.availabilityZones: 6 is more than the 5 zones of us-east-1 that "
+                                 "EKS accepts (use1-az1, use1-az2, use1-az4, use1-az5, use1-az6)")

@@ -33,7 +33,7 @@ def settings_of(config_file=None):
 
 
 @pytest.fixture
-def cloud(monkeypatch):
+def cloud(monkeypatch, tmp_path):
     for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_CA_BUNDLE"]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -42,8 +42,29 @@ def cloud(monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
+    # A working AWS CLI v2 on the PATH (the kubeconfig runs `aws eks get-token`), and nothing else of the host's.
+    monkeypatch.setenv("PATH", str(fake_aws_cli(tmp_path, "aws-cli/2.36.24 Python/3.13.7 Linux/6.8 exe/x86_64")))
     with mock_aws():
+        # As the workflows run it: with the deploy role's credentials (picturesocial:ci.deployRoleArn).
+        boto3.client("iam", region_name=REGION).create_role(RoleName="picturesocial-deploy",
+                                                            AssumeRolePolicyDocument="{}")
+        credentials = boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy", RoleSessionName="deploy")["Credentials"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+        monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
         yield boto3.Session(region_name=REGION)
+
+
+def fake_aws_cli(directory, version_line: str | None):
+    """A directory holding an `aws` that answers --version like the real one (or no `aws` at all)."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    if version_line is not None:
+        script = bin_dir / "aws"
+        script.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+        script.chmod(0o755)
+    return bin_dir
 
 
 def push(session, api, tag):
@@ -77,12 +98,34 @@ def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
     out = capsys.readouterr().out
     assert "ok: 0 failed" in out
     report = run_preflight(cloud)
-    for check in ("credentials", "account", "region", "image greeter:2.0.0", "image photos:3.1.0",
-                  "image thumbs:0.9.0", "quota: NAT gateways per AZ"):
+    for check in ("credentials", "deploy identity", "account", "region", "AWS CLI", "image greeter:2.0.0",
+                  "image photos:3.1.0", "image thumbs:0.9.0", "quota: NAT gateways per AZ"):
         assert report.status(check) == "pass", check
     # moto has no EC2 Elastic IP quota: the documented fallback says so.
     assert report.status("quota: Elastic IPs") == "warn"
     assert "EC2 default" in dict((r[0], r[2]) for r in report.rows)["quota: Elastic IPs"]
+
+
+def test_another_identity_than_the_deploy_role_fails(cloud, monkeypatch):
+    # Whoever creates the cluster is its admin for good: an operator's own credentials must not run `pulumi up`.
+    boto3.client("iam", region_name=REGION).create_role(RoleName="operator", AssumeRolePolicyDocument="{}")
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/operator", RoleSessionName="me")["Credentials"]
+    session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"], region_name=REGION,
+                            aws_secret_access_key=credentials["SecretAccessKey"],
+                            aws_session_token=credentials["SessionToken"])
+    report = run_preflight(session)
+    assert report.status("deploy identity") == "fail"
+    assert dict((r[0], r[2]) for r in report.rows)["deploy identity"] == (
+        f"running as arn:aws:iam::{DEV_ACCOUNT}:role/operator; `pulumi up` must run as "
+        f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy (picturesocial:ci.deployRoleArn)")
+
+
+@pytest.mark.parametrize("version_line, status", [(None, "fail"), ("aws-cli/1.45.55 Python/3.11", "fail"),
+                                                  ("aws-cli/2.36.24 Python/3.13.7", "pass")])
+def test_the_aws_cli_the_kubeconfig_needs_is_checked(cloud, monkeypatch, tmp_path, version_line, status):
+    monkeypatch.setenv("PATH", str(fake_aws_cli(tmp_path / "other", version_line)))
+    assert run_preflight(cloud).status("AWS CLI") == status
 
 
 def test_wrong_account_fails(cloud, monkeypatch):

@@ -32,10 +32,8 @@ def test_every_fixture_stack_satisfies_every_policy(fixture_graph):
 
 
 @pytest.mark.live
-def test_prod_requires_protection_and_a_private_endpoint():
-    config = stack_policy_config("prod")
-    assert config["stateful-resources-protected"] == {"requireProtection": True}
-    assert config["eks-endpoint-private"] == {"allowedPublicCidrs": []}
+def test_prod_requires_protection():
+    assert stack_policy_config("prod")["stateful-resources-protected"] == {"requireProtection": True}
 
 
 # -- one bad case per policy --------------------------------------------------------------------------
@@ -74,6 +72,31 @@ def companions(name="api", namespace="apps"):
                 "scaleTargetRef": {"name": name}}})]
 
 
+def behind_an_nlb(*, gate=True, sleep=40, grace=60, attributes="deregistration_delay.timeout_seconds=30"):
+    """A namespace, an NLB Service and the Deployment it selects, as workloads/ builds them, with one knob turned."""
+    labels = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"} if gate else {}
+    namespace = res("kubernetes:core/v1:Namespace", "apps", {"metadata": {"name": "apps", "labels": labels}})
+    annotations = {"service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": attributes} if attributes \
+        else {}
+    service = res("kubernetes:core/v1:Service", "api-lb", {"metadata": {"name": "api-lb", "namespace": "apps",
+                                                                        "annotations": annotations},
+                                                           "spec": {"type": "LoadBalancer", "selector": {"app": "api"}}})
+    app = deployment()
+    pod = app["inputs"]["spec"]["template"]["spec"]
+    pod["terminationGracePeriodSeconds"] = grace
+    if sleep is not None:
+        pod["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": sleep}}}
+    return [namespace, service, app]
+
+
+GRACEFUL_BAD = [
+    ({"gate": False}, "no readiness-gate injection label"),
+    ({"sleep": None}, "preStop sleeps 0s, less than the target group's deregistration delay 30s"),
+    ({"sleep": 20}, "preStop sleeps 20s, less than the target group's deregistration delay 30s"),
+    ({"attributes": ""}, "less than the target group's deregistration delay 300s"),  # ELB's default delay
+    ({"grace": 40}, "terminationGracePeriodSeconds 40 does not leave room after the 40s preStop sleep"),
+]
+
 PUBLIC_SUBNET = res("aws:ec2/subnet:Subnet", "public-a", {"mapPublicIpOnLaunch": False,
                                                           "tags": {"kubernetes.io/role/elb": "1"}})
 
@@ -85,7 +108,9 @@ BAD_CASES = [
      {}, "open to 0.0.0.0/0"),
     ("eks-endpoint-private", [res("eks:index:Cluster", "eks", {"endpointPublicAccess": True,
                                                                "publicAccessCidrs": ["198.51.100.0/24"]})],
-     {"eks-endpoint-private": {"allowedPublicCidrs": ["203.0.113.0/24"]}}, "outside the stack's allowedPublicCidrs"),
+     {}, "is a documentation range (RFC 5737)"),
+    ("eks-endpoint-private", [res("aws:eks/cluster:Cluster", "eks", {"vpcConfig": {
+        "endpointPublicAccess": True, "publicAccessCidrs": ["52.0.0.0/8"]}})], {}, "wider than /16"),
     ("eks-control-plane-logging", [res("eks:index:Cluster", "eks", {"enabledClusterLogTypes": ["api"]})],
      {}, "lacks ['audit', 'authenticator']"),
     ("eks-secrets-encryption", [res("eks:index:Cluster", "eks", {})], {}, "not envelope-encrypted"),
@@ -112,6 +137,10 @@ BAD_CASES = [
     ("load-balancers-internal", [res("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"},
                                                                          "spec": {"type": "LoadBalancer"}})],
      {}, "aws-load-balancer-scheme: internal"),
+    ("load-balancer-services-nlb-class", [res("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"},
+                                                                                  "spec": {"type": "LoadBalancer"}})],
+     {}, "must set spec.loadBalancerClass service.k8s.aws/nlb"),
+    *[("graceful-target-deregistration", behind_an_nlb(**case), {}, message) for case, message in GRACEFUL_BAD],
     ("images-from-ecr-tagged", [deployment(image="nginx:latest")], {}, "is not from ECR with an explicit tag"),
     ("images-from-ecr-tagged", [deployment(image="111122223333.dkr.ecr.us-east-1.amazonaws.com/x/api:latest")],
      {}, "`latest` is mutable"),
@@ -142,6 +171,8 @@ def test_no_policy_is_without_a_bad_case():
 def test_a_good_resource_passes_the_same_policies():
     good = [deployment(), *companions()]
     assert run(Graph("picturesocial", "good", good, {}), POLICIES, {}) == []
+    drained = behind_an_nlb()  # the bad cases above, each with one knob turned from this
+    assert run(Graph("picturesocial", "good", drained, {}), [BY_NAME["graceful-target-deregistration"]], {}) == []
 
 
 # -- removing a safeguard from the program --------------------------------------------------------------

@@ -9,17 +9,14 @@ import pytest
 from graphq import EKS, one
 
 
-@pytest.mark.parametrize("typ", ["aws:kms/key:Key", "aws:ecr/repository:Repository"])
-def test_keys_and_repositories_are_protected_in_every_stack(fixture_graph, typ):
-    found = fixture_graph.of_type(typ)
-    assert found and all(r["protect"] for r in found)
-
-
 @pytest.mark.parametrize("stack, protected", [("small", False), ("large", True)])
-def test_the_cluster_and_vpc_follow_picturesocial_protect(fixture_graphs, stack, protected):
+def test_stateful_resources_follow_picturesocial_protect_so_dev_can_be_destroyed(fixture_graphs, stack, protected):
     graph = fixture_graphs[stack]
-    assert one(graph, EKS, "eks")["protect"] is protected
-    assert one(graph, "aws:ec2/vpc:Vpc", "vpc")["protect"] is protected
+    stateful = ["eks:index:Cluster", "aws:ec2/vpc:Vpc", "aws:kms/key:Key", "aws:ecr/repository:Repository",
+                "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "kubernetes:core/v1:Namespace"]
+    for typ in stateful:
+        found = graph.of_type(typ)
+        assert found and {r["protect"] for r in found} == {protected}, typ
 
 
 def test_every_aws_resource_uses_the_stack_provider(fixture_graph):

@@ -7,9 +7,11 @@ import sys
 
 import yaml
 
-from tools.offline.engine import ROOT
+from tools import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# CodeBuild-hosted GitHub Actions runners: codebuild-<project>-<run id>-<attempt> (CodeBuild user guide).
+RUNNER = "codebuild-picturesocial-runner-${{{{ {} }}}}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
 
 
 def load(name):
@@ -42,7 +44,10 @@ def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
     assert workflow["permissions"]["id-token"] == "write"
     preview = workflow["jobs"]["preview"]
     assert "head.repo.full_name == github.repository" in preview["if"]
-    assert [m["stack"] for m in preview["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    # On the bootstrap's runner of the stack's account, whose egress address the API server admits.
+    assert preview["runs-on"] == RUNNER.format("matrix.stack")
+    assert any(step.get("uses") == "./.github/actions/setup-aws-cli" for step in preview["steps"])
     steps = {step.get("uses", "").split("@")[0]: step for step in preview["steps"]}
     assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
     pulumi = steps["pulumi/actions"]["with"]
@@ -57,9 +62,14 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
     assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["verify", "dev", "staging"]
     runs = [step.get("run", "") for step in jobs["verify"]["steps"]]
     assert "bash .ci/run" in runs and any(r.startswith("make diff BASE=") for r in runs)
-    assert "self-hosted" in jobs["prod"]["with"]["runner"]
+    assert [jobs[s]["with"] for s in ("dev", "staging", "prod")] == [{"stack": "dev"}, {"stack": "staging"},
+                                                                      {"stack": "prod"}]
     up = load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"
+    assert up["runs-on"] == RUNNER.format("inputs.stack")
+    uses = [s.get("uses", "") for s in up["steps"]]
+    assert uses.index("./.github/actions/setup-aws-cli") < next(i for i, s in enumerate(up["steps"])
+                                                                if s.get("with", {}).get("command") == "up")
     runs = [s.get("run", "") or s.get("with", {}).get("command", "") for s in up["steps"]]
     preflight = next(i for i, r in enumerate(runs) if r.startswith("make preflight"))
     deploy = runs.index("up")
@@ -67,3 +77,13 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
     assert preflight < deploy < smoke
     (pulumi,) = [s["with"] for s in up["steps"] if s.get("with", {}).get("command") == "up"]
     assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ inputs.stack }}.json")
+
+
+def test_the_aws_cli_is_pinned_and_verified_before_install():
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "setup-aws-cli" / "action.yml").read_text())
+    assert action["inputs"]["version"]["default"] == "2.36.24"
+    (step,) = action["runs"]["steps"]
+    script = step["run"]
+    assert script.index("gpg --batch --verify") < script.index("./aws/install")
+    assert step["env"]["FINGERPRINT"] == "FB5DB77FD5C118B80511ADA8A6310ACC4672475C"
+    assert "awscli-exe-linux-${arch}-${VERSION}.zip" in script

@@ -42,13 +42,38 @@ def test_only_exposed_apis_get_an_internal_nlb_targeting_pod_ips(fixture_graph):
         assert service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
 
 
-def test_load_balancer_services_wait_for_the_controller(fixture_graph):
-    (release,) = [r for r in fixture_graph.of_type(HELM) if r["inputs"]["name"] == "aws-load-balancer-controller"]
+def test_the_releases_wait_for_nodes_and_cluster_dns_and_load_balancers_for_the_controller(fixture_graph):
+    releases = {r["inputs"]["name"]: r for r in fixture_graph.of_type(HELM)}
+    release = releases["aws-load-balancer-controller"]
     groups = {g["urn"] for g in fixture_graph.of_type(NODE_GROUP)}
-    assert groups <= set(release["dependencies"])
+    (coredns,) = [a["urn"] for a in fixture_graph.of_type("aws:eks/addon:Addon") if a["name"] == "coredns"]
+    for chart in ("aws-load-balancer-controller", "metrics-server"):
+        assert groups | {coredns} <= set(releases[chart]["dependencies"]), chart
     for service in fixture_graph.of_type(SERVICE):
         if service["inputs"]["spec"]["type"] == "LoadBalancer":
             assert release["urn"] in service["dependencies"]
+
+
+def test_pods_behind_an_nlb_get_readiness_gates_and_drain_before_they_stop(fixture_graph):
+    # The rule itself (gate label, preStop >= deregistration delay < grace): policy graceful-target-deregistration.
+    labels = {n["metadata"]["name"]: n["metadata"]["labels"] for n in inputs(fixture_graph, NAMESPACE)}
+    assert labels["front"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    assert labels["media"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    service = k8s(fixture_graph, SERVICE, "photos-lb", "media")
+    assert service["metadata"]["annotations"][
+        "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"] == "deregistration_delay.timeout_seconds=30"
+    pod = k8s(fixture_graph, DEPLOYMENT, "photos")["spec"]["template"]["spec"]
+    assert pod["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 40}}}
+    assert pod["terminationGracePeriodSeconds"] == 60
+
+
+def test_a_namespace_without_load_balancers_asks_for_no_readiness_gates(project_copy):
+    from tools.offline import synthesize
+
+    catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
+    catalog["apis"]["greeter"]["exposed"] = False
+    graph = synthesize("small", root=project_copy(catalog=catalog))
+    assert "elbv2.k8s.aws/pod-readiness-gate-inject" not in k8s(graph, NAMESPACE, "front")["metadata"]["labels"]
 
 
 def test_every_namespace_enforces_the_restricted_pod_security_standard(fixture_graph):

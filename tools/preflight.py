@@ -1,4 +1,5 @@
-"""Before `pulumi up`: the right account and region, every image pushed, quota headroom. Read-only.
+"""Before `pulumi up`: the deploy identity, account and region, the AWS CLI, every image pushed, quota headroom.
+Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -10,6 +11,8 @@ Exit 0 when nothing failed, 1 otherwise (and without credentials: one line).
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,9 +67,24 @@ def ours(tags: list[dict] | None, config: settings.Settings) -> bool:
     return values.get("project") == config.stack.project and values.get("environment") == config.stack.stack
 
 
+def role_of(caller_arn: str) -> str | None:
+    """arn:aws:sts::<account>:assumed-role/<name>/<session> -> arn:aws:iam::<account>:role/<name>."""
+    parts = caller_arn.split(":")
+    if len(parts) < 6 or not parts[5].startswith("assumed-role/"):
+        return None
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{parts[5].split('/')[1]}"
+
+
 def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
     identity = aws.client("sts").get_caller_identity()
     report.add("credentials", "pass", identity["Arn"])
+    # EKS makes whoever creates the cluster its admin, for good (pulumi-eks sets
+    # bootstrapClusterCreatorAdminPermissions): only the configured deploy role may run `pulumi up`.
+    wanted, role = config.stack.ci.deploy_role_arn, role_of(identity["Arn"])
+    report.add("deploy identity", "pass" if role == wanted else "fail",
+               f"running as {role or identity['Arn']}" + ("" if role == wanted else
+                                                          f"; `pulumi up` must run as {wanted} "
+                                                          "(picturesocial:ci.deployRoleArn)"))
     account, allowed = identity["Account"], config.stack.allowed_account_ids
     report.add("account", "pass" if account in allowed else "fail",
                f"{account} is {'' if account in allowed else 'not '}in aws:allowedAccountIds {allowed}")
@@ -76,6 +94,19 @@ def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
     else:
         report.add("region", "pass" if session_region == aws.region else "fail",
                    f"session region {session_region}, stack region {aws.region}")
+
+
+def check_aws_cli(report: Report) -> None:
+    """Every kubeconfig of the stack runs `aws eks get-token`; pulumi-eks checks for the CLI as well."""
+    path = shutil.which("aws")
+    if path is None:
+        report.add("AWS CLI", "fail", "`aws` is not on the PATH: the Kubernetes provider cannot get a token "
+                                      "(install AWS CLI v2: .github/actions/setup-aws-cli pins the version)")
+        return
+    version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
+    major_two = version.startswith("aws-cli/2.")
+    report.add("AWS CLI", "pass" if major_two else "fail",
+               f"{path}: {version or 'no version'}" + ("" if major_two else "; AWS CLI v2 is required"))
 
 
 def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
@@ -129,6 +160,7 @@ def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
     report = Report(f"preflight {config.stack.stack}")
     check_identity(report, aws, config)
+    check_aws_cli(report)
     check_images(report, aws, config)
     check_quotas(report, aws, config)
     if args.pin:

@@ -14,11 +14,22 @@ from settings.catalog import Probe
 from workloads.namespace import PART_OF
 
 RUN_AS = 10001  # a high, image-independent UID (checkov CKV_K8S_40)
+# Taking a pod out of an NLB without dropping requests (AWS Load Balancer Controller docs, "Pod readiness gate"
+# and target group attributes): on termination the controller deregisters the pod's IP, the NLB takes a while to
+# stop sending new connections and then drains open ones for the deregistration delay. The pod keeps serving
+# through both (preStop sleep longer than the delay), and Kubernetes waits for that (grace period longer still).
+# With readiness gates (workloads/namespace.py) a new pod counts as ready only once the NLB sees it healthy, so
+# a rolling update never leaves the target group without a healthy target.
+DEREGISTRATION_DELAY_SECONDS = 30
+PRE_STOP_SLEEP_SECONDS = 40
+TERMINATION_GRACE_SECONDS = 60
 INTERNAL_NLB = {
     # AWS Load Balancer Controller annotations: NLB with pod IPs as targets, never internet-facing.
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":
+        f"deregistration_delay.timeout_seconds={DEREGISTRATION_DELAY_SECONDS}",
 }
 NLB_CLASS = "service.k8s.aws/nlb"
 # checkov skips must carry a reason; tests/test_manifests.py lists the only ones allowed.
@@ -166,6 +177,9 @@ class ApiWorkload(pulumi.ComponentResource):
                             capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
                             seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
                         volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+                        # A sleep action needs no shell or binary in the image (Kubernetes 1.30+).
+                        lifecycle=k8s.core.v1.LifecycleArgs(pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                            sleep=k8s.core.v1.SleepActionArgs(seconds=PRE_STOP_SLEEP_SECONDS))),
                     )],
                     volumes=[k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
                         size_limit="64Mi"))],
@@ -179,7 +193,7 @@ class ApiWorkload(pulumi.ComponentResource):
                                 weight=100, pod_affinity_term=k8s.core.v1.PodAffinityTermArgs(
                                     topology_key="kubernetes.io/hostname",
                                     label_selector={"matchLabels": {"app.kubernetes.io/name": name}}))])),
-                    termination_grace_period_seconds=30,
+                    termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
                 ))
 
         def deployment(object_name: str, track: str, tag: str, digest: str | None,

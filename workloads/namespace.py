@@ -12,9 +12,10 @@ class ApiNamespace(pulumi.ComponentResource):
     namespace: k8s.core.v1.Namespace
     name: str
 
-    def __init__(self, name: str, *, egress_to: list[tuple[str, int]], protect: bool,
+    def __init__(self, name: str, *, egress_to: list[tuple[str, int]], load_balanced: bool, protect: bool,
                  opts: pulumi.ResourceOptions | None = None):
-        """``egress_to``: (namespace, port) pairs of APIs elsewhere that allow calls from this namespace."""
+        """``egress_to``: (namespace, port) pairs of APIs elsewhere that allow calls from this namespace.
+        ``load_balanced``: an API here has an NLB, whose target health then gates its pods' readiness."""
         super().__init__("picturesocial:workloads:ApiNamespace", name, None, opts)
         self.name = name
         self.namespace = k8s.core.v1.Namespace(
@@ -22,6 +23,9 @@ class ApiNamespace(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={
                 "app.kubernetes.io/part-of": PART_OF,
                 **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")},
+                # The load balancer controller injects a readiness gate (target healthy in the NLB) into pods
+                # created here (AWS Load Balancer Controller docs, "Pod readiness gate"; IP targets only).
+                **({"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"} if load_balanced else {}),
             }),
             # Deleting a namespace deletes everything in it.
             opts=pulumi.ResourceOptions(parent=self, protect=protect))

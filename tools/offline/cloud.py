@@ -94,6 +94,8 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self._fake(f"{_digest(identity, length=8)}-provider-{name}"), inputs
         if typ.startswith("kubernetes:"):
             return self._kubernetes(typ, name, inputs)
+        if typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args.resource_id or inputs.get("name", name))
         if typ == "eks:index:Cluster":
             return self._eks_cluster(name, inputs, identity)
         if typ.startswith("aws:"):
@@ -142,6 +144,14 @@ class FakeCloud(pulumi.runtime.Mocks):
             rid = physical
         out.update(id=rid, arn=self._fake(arn))
         return rid, out
+
+    def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
+        """A referenced stack's outputs, as the backend would answer: the ones the program reads from the
+        bootstrap stack (bootstrap/__main__.py exports them; tests/test_bootstrap.py keeps the two in step)."""
+        address = self._fake(f"3.{int(_digest('eip', stack, length=2), 16)}.{int(_digest('eip2', stack, length=2), 16)}"
+                             f".{int(_digest('eip3', stack, length=2), 16)}")
+        outputs = {"runnerEgressCidr": f"{address}/32"}
+        return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
 
     def _eks_cluster(self, name: str, inputs: dict[str, Any], identity: str) -> tuple[str, dict[str, Any]]:
         cluster_name = inputs.get("name") or name

@@ -122,6 +122,22 @@ class RecordingMonitor(mocks.MockMonitor):
             self.records[urn] = record
         return response
 
+    def ReadResource(self, request):
+        """Reads (``get``, stack references) are resources of the graph too: recorded as inputs ``id`` and the
+        properties the program passed."""
+        response = super().ReadResource(request)
+        record = {
+            "urn": response.urn, "id": request.id, "type": request.type, "name": request.name,
+            "parent": request.parent or None, "custom": True, "remote": False,
+            "provider": request.provider.rsplit("::", 1)[0] if request.provider else None, "providers": {},
+            "dependencies": sorted(set(request.dependencies)), "protect": False, "retainOnDelete": False,
+            "deleteBeforeReplace": False, "ignoreChanges": [], "replaceOnChanges": [], "aliases": [],
+            "sdkTypeAliases": [], "inputs": _wire(json_format.MessageToDict(request.properties)),
+        }
+        with self._lock:
+            self.records[response.urn] = record
+        return response
+
     def RegisterResourceOutputs(self, request):
         if request.urn == self.stack_urn:
             self.stack_outputs = _wire(json_format.MessageToDict(request.outputs))
