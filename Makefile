@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot diff bench preflight smoke test lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ synth-all: $(STAMP) ## offline synth of every stack -> build/synth/<stack>/
 snapshot: $(STAMP) ## rewrite tests/snapshots/<stack>.yaml from the program (review the diff, then commit)
 	$(PY) -m tools.snapshot
 
+docs: $(STAMP) ## regenerate docs/stack-config.schema.json and the README's configuration table
+	$(PY) -m tools.docs
+
 BASE ?= origin/main
 ALLOW ?=
 # ALLOW: URNs to acknowledge, space-separated and quoted for the shell as `make diff` prints them. $(value ...)
@@ -61,6 +64,11 @@ smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans
 
 bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench
+
+lint: $(STAMP) ## ruff (lint and format) and mypy over the program, tools, policy and tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP) $(CHECKOV_STAMP) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
 	$(PY) -m pytest -n auto

@@ -7,12 +7,14 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from settings.models import ClusterSettings
+from infra.context import Environment
+from infra.network import Network
+from settings.models import CiSettings, ClusterSettings
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-# Read everything but Secrets and RBAC (EKS user guide, "Review access policy permissions"). Enough for a preview
-# to read live objects; its server-side dry runs are refused, and pulumi-kubernetes then previews from the
-# program's inputs alone (docs/decisions/0010).
+# Read everything but Secrets and RBAC (EKS user guide, "Review access policy permissions"). Enough for a
+# preview to read live objects; its server-side dry runs are refused, and pulumi-kubernetes then previews from
+# the program's inputs alone (docs/decisions/0010).
 CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 # pulumi-eks runs the VPC CNI at DEBUG for both the daemon and the plugin unless told otherwise
 # (nodejs/eks/addons/cni-addon.ts computeEnv); the plugin's level has no typed option, only the add-on's env.
@@ -20,60 +22,88 @@ CNI_LOG_LEVEL = "INFO"
 
 
 class Cluster(pulumi.ComponentResource):
-    name: str
+    kubernetes_version: str
     kubeconfig: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_provider_url: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, settings: ClusterSettings, *, cluster_name: str,
-                 vpc_id: pulumi.Input[str], private_subnet_ids: list[pulumi.Input[str]],
-                 public_access_cidrs: pulumi.Input[list[str]], preview_role_arn: str,
-                 protect: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: ClusterSettings,
+        environment: Environment,
+        *,
+        network: Network,
+        ci: CiSettings,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("picturesocial:infra:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.name = cluster_name
+        names, protect = environment.names, environment.protect
+        cluster_name = names.cluster
+        self.kubernetes_version = settings.version
+        # The public endpoint admits the deploy runner's fixed egress address, read from the bootstrap stack,
+        # and the operators' CIDRs (docs/decisions/0009).
+        operators = [str(cidr) for cidr in settings.endpoint.public_cidrs]
+        bootstrap = pulumi.StackReference("bootstrap", stack_name=ci.bootstrap_stack, opts=child)
+        public_access_cidrs = bootstrap.require_output("runnerEgressCidr").apply(
+            lambda runner: [runner, *operators]
+        )
 
-        # Secrets envelope encryption (CIS 5.3.1). Removing it later replaces the cluster, and deleting the key
-        # makes every Secret unreadable: protected with the cluster (picturesocial:protect). Where the cluster is
-        # disposable (dev), so is the key: the secrets it encrypts go with the cluster.
+        # Secrets envelope encryption (CIS 5.3.1). Removing it later replaces the cluster, and deleting the
+        # key makes every Secret unreadable: protected with the cluster (picturesocial:protect). Where the
+        # cluster is disposable (dev), so is the key: the secrets it encrypts go with the cluster.
         secrets_key = aws.kms.Key(
-            "secrets", description=f"EKS secrets envelope encryption for {cluster_name}",
-            enable_key_rotation=True, deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect))
-        aws.kms.Alias("secrets", name=f"alias/{cluster_name}-eks-secrets", target_key_id=secrets_key.key_id,
-                      opts=child)
+            "secrets",
+            description=f"EKS secrets envelope encryption for {cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+        aws.kms.Alias("secrets", name=names.secrets_key_alias, target_key_id=secrets_key.key_id, opts=child)
 
         # EKS writes control-plane logs to this exact group; creating it first is the only way to set a
         # retention (EKS itself creates it with "never expire").
         log_group = aws.cloudwatch.LogGroup(
-            "control-plane", name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=settings.log_retention_days, opts=child)
+            "control-plane",
+            name=names.control_plane_log_group,
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
 
         addons = settings.addons
         access_entries = {
             # Keyed by the role's name, not its position: adding an admin never renames another entry.
             f"admin-{arn.rsplit('/', 1)[-1]}": eks.AccessEntryArgs(
                 principal_arn=arn,
-                access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                    policy_arn=CLUSTER_ADMIN_POLICY,
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))},
+                access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
             )
             for arn in settings.admin_role_arns
         }
-        # Pull-request previews read the cluster (picturesocial:ci.previewRoleArn); nothing they run can write.
+        # Pull-request previews read the cluster (picturesocial:ci.previewRoleArn); nothing they run can
+        # write.
         access_entries["preview"] = eks.AccessEntryArgs(
-            principal_arn=preview_role_arn,
-            access_policies={"view": eks.AccessPolicyAssociationArgs(
-                policy_arn=CLUSTER_VIEW_POLICY,
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
+            principal_arn=ci.preview_role_arn,
+            access_policies={
+                "view": eks.AccessPolicyAssociationArgs(
+                    policy_arn=CLUSTER_VIEW_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                )
+            },
+        )
         self.cluster = eks.Cluster(
             "eks",
             name=cluster_name,
             version=settings.version,
-            vpc_id=vpc_id,
+            vpc_id=network.vpc_id,
             # The control plane's network interfaces and every node live in private subnets only.
-            private_subnet_ids=private_subnet_ids,
+            private_subnet_ids=network.private_subnet_ids,
             node_associate_public_ip_address=False,
             # Nodes and pods use the private endpoint; the public one admits only the deploy runner's fixed
             # egress address and the operators' CIDRs (docs/decisions/0009).
@@ -93,8 +123,11 @@ class Cluster(pulumi.ComponentResource):
             # Every add-on is an EKS managed add-on at a pinned version; nothing is installed unmanaged.
             bootstrap_self_managed_addons=False,
             vpc_cni_options=eks.VpcCniOptionsArgs(
-                addon_version=addons["vpc-cni"], enable_network_policy=True, log_level=CNI_LOG_LEVEL,
-                configuration_values={"env": {"AWS_VPC_K8S_PLUGIN_LOG_LEVEL": CNI_LOG_LEVEL}}),
+                addon_version=addons["vpc-cni"],
+                enable_network_policy=True,
+                log_level=CNI_LOG_LEVEL,
+                configuration_values={"env": {"AWS_VPC_K8S_PLUGIN_LOG_LEVEL": CNI_LOG_LEVEL}},
+            ),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=addons["kube-proxy"]),
             # coredns needs nodes to become ACTIVE; it is created after the node groups (infra/addons.py).
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
@@ -110,6 +143,10 @@ class Cluster(pulumi.ComponentResource):
         # endpoint flip) is then an update, not a replacement of the provider and of every object it
         # manages (pulumi-eks #207, #764).
         self.provider = k8s.Provider(
-            "cluster", kubeconfig=self.kubeconfig, cluster_identifier=cluster_name,
-            enable_server_side_apply=True, opts=child)
-        self.register_outputs({"name": cluster_name, "oidcProviderArn": self.oidc_provider_arn})
+            "cluster",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=cluster_name,
+            enable_server_side_apply=True,
+            opts=child,
+        )
+        self.register_outputs({"oidcProviderArn": self.oidc_provider_arn})

@@ -3,54 +3,115 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.context import Environment
 from settings.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """Names and ARNs of the data stores, by catalog key: what an API's role and configuration need."""
+
+    bucket_names: dict[str, pulumi.Output[str]]
+    bucket_arns: dict[str, pulumi.Output[str]]
+    table_names: dict[str, pulumi.Output[str]]
+    table_arns: dict[str, pulumi.Output[str]]
 
 
 class DataStores(pulumi.ComponentResource):
     buckets: dict[str, aws.s3.Bucket]
     tables: dict[str, aws.dynamodb.Table]
+    access: DataAccess
 
-    def __init__(self, name: str, catalog: Catalog, *, prefix: str, protect: bool,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        catalog: Catalog,
+        environment: Environment,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("picturesocial:infra:DataStores", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        names, protect = environment.names, environment.protect
         stateful = pulumi.ResourceOptions(parent=self, protect=protect)
 
         self.buckets = {}
         for key in sorted(catalog.buckets):
-            bucket = aws.s3.Bucket(key, bucket=f"{prefix}-{key}", force_destroy=not protect, opts=stateful)
-            aws.s3.BucketPublicAccessBlock(key, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                           ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+            bucket = aws.s3.Bucket(key, bucket=names.bucket(key), force_destroy=not protect, opts=stateful)
+            aws.s3.BucketPublicAccessBlock(
+                key,
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
             aws.s3.BucketServerSideEncryptionConfiguration(
-                key, bucket=bucket.id,
-                rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3
-                    .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms"),
-                    bucket_key_enabled=True)],
-                opts=child)
-            aws.s3.BucketVersioning(key, bucket=bucket.id, versioning_configuration=aws.s3
-                                    .BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
-            aws.s3.BucketPolicy(key, bucket=bucket.id, policy=bucket.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                               "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
-                               "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
-            })), opts=child)
+                key,
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="aws:kms"
+                        ),
+                        bucket_key_enabled=True,
+                    )
+                ],
+                opts=child,
+            )
+            aws.s3.BucketVersioning(
+                key,
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                opts=child,
+            )
+            aws.s3.BucketPolicy(
+                key,
+                bucket=bucket.id,
+                policy=bucket.arn.apply(
+                    lambda arn: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "DenyInsecureTransport",
+                                    "Effect": "Deny",
+                                    "Principal": "*",
+                                    "Action": "s3:*",
+                                    "Resource": [arn, f"{arn}/*"],
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                opts=child,
+            )
             self.buckets[key] = bucket
 
         self.tables = {}
         for key, table in sorted(catalog.tables.items()):
             self.tables[key] = aws.dynamodb.Table(
-                key, name=f"{prefix}-{key}", billing_mode="PAY_PER_REQUEST", hash_key=table.hash_key,
+                key,
+                name=names.table(key),
+                billing_mode="PAY_PER_REQUEST",
+                hash_key=table.hash_key,
                 attributes=[aws.dynamodb.TableAttributeArgs(name=table.hash_key, type="S")],
                 point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
                 server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-                deletion_protection_enabled=protect, opts=stateful)
+                deletion_protection_enabled=protect,
+                opts=stateful,
+            )
 
-        self.register_outputs({"buckets": {k: b.bucket for k, b in self.buckets.items()},
-                               "tables": {k: t.name for k, t in self.tables.items()}})
+        self.access = DataAccess(
+            bucket_names={k: b.bucket for k, b in self.buckets.items()},
+            bucket_arns={k: b.arn for k, b in self.buckets.items()},
+            table_names={k: t.name for k, t in self.tables.items()},
+            table_arns={k: t.arn for k, t in self.tables.items()},
+        )
+        self.register_outputs({"buckets": self.access.bucket_names, "tables": self.access.table_names})

@@ -7,6 +7,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.cluster import Cluster
+from infra.context import Environment
+from infra.network import Network
 from settings.models import NodeGroupSettings
 
 # Read-only ECR, the kubelet's EKS permissions, the VPC CNI's ENI management (the add-on runs with the
@@ -28,22 +31,43 @@ class NodeGroups(pulumi.ComponentResource):
     node_role: aws.iam.Role
     groups: dict[str, aws.eks.NodeGroup]
 
-    def __init__(self, name: str, groups: dict[str, NodeGroupSettings], *, cluster_name: str,
-                 kubernetes_version: str, subnet_ids: list[pulumi.Input[str]], instance_tags: dict[str, str],
-                 depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        groups: dict[str, NodeGroupSettings],
+        environment: Environment,
+        *,
+        cluster: Cluster,
+        network: Network,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("picturesocial:infra:NodeGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        cluster_name, instance_tags = environment.names.cluster, environment.tags
+        # Nodes that boot before the control plane, or before their subnet has egress (NAT route or
+        # endpoints), never join.
+        depends_on = [cluster.cluster, *network.egress]
 
         self.node_role = aws.iam.Role(
             "node-role",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}],
-            }),
-            opts=child)
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
         attachments = [
-            aws.iam.RolePolicyAttachment(f"node-role-{key}", role=self.node_role.name, policy_arn=arn, opts=child)
+            aws.iam.RolePolicyAttachment(
+                f"node-role-{key}", role=self.node_role.name, policy_arn=arn, opts=child
+            )
             for key, arn in NODE_POLICIES.items()
         ]
 
@@ -55,40 +79,53 @@ class NodeGroups(pulumi.ComponentResource):
                 # IMDSv2 only, hop limit 1: a pod cannot reach the instance metadata and borrow the node
                 # role (BPG security/iam). pulumi-eks ManagedNodeGroup hard-codes hop limit 2.
                 metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
-                block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=root_device(group.ami_type),
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=group.disk_size_gib, volume_type="gp3", encrypted="true",
-                        delete_on_termination="true"))],
+                    http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+                ),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name=root_device(group.ami_type),
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=group.disk_size_gib,
+                            volume_type="gp3",
+                            encrypted="true",
+                            delete_on_termination="true",
+                        ),
+                    )
+                ],
                 # Instances and volumes are launched by EKS, not by Pulumi: default tags do not reach them.
                 tag_specifications=[
                     aws.ec2.LaunchTemplateTagSpecificationArgs(
-                        resource_type=kind, tags={**instance_tags, "Name": f"{cluster_name}-{group_name}"})
+                        resource_type=kind, tags={**instance_tags, "Name": f"{cluster_name}-{group_name}"}
+                    )
                     for kind in ("instance", "volume")
                 ],
                 update_default_version=True,
-                opts=child)
+                opts=child,
+            )
             self.groups[group_name] = aws.eks.NodeGroup(
                 group_name,
                 # No node_group_name: auto-naming lets a replacement be created before the old group goes.
                 cluster_name=cluster_name,
-                version=kubernetes_version,
+                version=cluster.kubernetes_version,
                 node_role_arn=self.node_role.arn,
-                subnet_ids=subnet_ids,
+                subnet_ids=network.private_subnet_ids,
                 instance_types=list(group.instance_types),
                 capacity_type=group.capacity_type,
                 ami_type=group.ami_type,
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                    min_size=group.min_size, max_size=group.max_size, desired_size=group.desired),
+                    min_size=group.min_size, max_size=group.max_size, desired_size=group.desired
+                ),
                 # Not exposed by pulumi-eks ManagedNodeGroup (pulumi-eks #1147).
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=group.max_unavailable),
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                    id=template.id, version=template.latest_version.apply(str)),
+                    id=template.id, version=template.latest_version.apply(str)
+                ),
                 labels=dict(group.labels),
-                taints=[aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value or None, effect=t.effect)
-                        for t in group.taints],
-                # Nodes that boot before their subnet has egress (NAT route or endpoints) never join.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *depends_on]))
+                taints=[
+                    aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value or None, effect=t.effect)
+                    for t in group.taints
+                ],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *depends_on]),
+            )
 
         self.register_outputs({"nodeRoleArn": self.node_role.arn})

@@ -1,10 +1,9 @@
 """The Picturesocial baseline policy pack. Only assembles the pack: the rules are in baseline.py.
 
-    pulumi preview --policy-pack policy --policy-pack-config policy/config/<stack>.json
+pulumi preview --policy-pack policy --policy-pack-config policy/config/<stack>.json
 """
 
-from pulumi_policy import PolicyPack
-
 from baseline import POLICIES
+from pulumi_policy import PolicyPack
 
 PolicyPack(name="picturesocial-baseline", policies=POLICIES)

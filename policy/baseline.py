@@ -1,12 +1,12 @@
-"""The Picturesocial security and reliability baseline (../shared/reference/eks-baseline.md) as CrossGuard
-policies. The rules live here once: `pulumi preview --policy-pack policy` runs them on the real plan and
-the tests run them on the offline graph of every stack (tools/offline/policy_run.py).
+"""The Picturesocial security and reliability baseline (EKS Best Practices Guide, CIS Amazon EKS Benchmark) as
+CrossGuard policies. The rules live here once: `pulumi preview --policy-pack policy` runs them on the real
+plan and the tests run them on the offline graph of every stack (tools/offline/policy_run.py).
 
 Self-contained on purpose (imports only pulumi_policy and the standard library): the CLI loads this
 module from policy/, the tests as policy.baseline.
 
-Under a real preview the analyzer sees pulumi-eks's children (aws:eks/cluster:Cluster); offline it sees
-the component's inputs (eks:index:Cluster). The EKS rules check both shapes.
+The EKS rules check the cluster pulumi-eks creates (aws:eks/cluster:Cluster), the shape a real preview's
+analyzer sees; the offline policy run hands them that shape too (tools/offline/remote.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -33,13 +34,25 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NLB_CLASS = "service.k8s.aws/nlb"
 DEREGISTRATION_DELAY = re.compile(r"deregistration_delay\.timeout_seconds=(\d+)")
 DEFAULT_DEREGISTRATION_DELAY = 300  # ELB's default when the Service does not set it
-DOCUMENTATION_RANGES = [ipaddress.ip_network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+DOCUMENTATION_RANGES = [
+    ipaddress.IPv4Network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+]
 WIDEST_PUBLIC_CIDR = 16
-ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
-                       r"(@sha256:[a-f0-9]{64})?$")
+ECR_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+    r"(@sha256:[a-f0-9]{64})?$"
+)
 # Deleting any of these loses data or the platform (eks-baseline "Keeping data and resources").
-STATEFUL = {"aws:kms/key:Key", EKS_COMPONENT, EKS_CLUSTER, "aws:ec2/vpc:Vpc", "aws:ecr/repository:Repository",
-            "aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "kubernetes:core/v1:Namespace"}
+STATEFUL = {
+    "aws:kms/key:Key",
+    EKS_COMPONENT,
+    EKS_CLUSTER,
+    "aws:ec2/vpc:Vpc",
+    "aws:ecr/repository:Repository",
+    "aws:s3/bucket:Bucket",
+    "aws:dynamodb/table:Table",
+    "kubernetes:core/v1:Namespace",
+}
 
 
 def _get(props: Any, path: str, default: Any = None) -> Any:
@@ -50,36 +63,49 @@ def _get(props: Any, path: str, default: Any = None) -> Any:
     return props
 
 
-def _resource_policy(name: str, description: str, types: Iterable[str] | Callable[[str], bool],
-                     check: Callable[[ResourceValidationArgs], Iterable[str]],
-                     config_schema: PolicyConfigSchema | None = None) -> ResourceValidationPolicy:
+def _resource_policy(
+    name: str,
+    description: str,
+    types: Iterable[str] | Callable[[str], bool],
+    check: Callable[[ResourceValidationArgs], Iterable[str]],
+    config_schema: PolicyConfigSchema | None = None,
+) -> ResourceValidationPolicy:
     applies = types if callable(types) else set(types).__contains__
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if applies(args.resource_type):
             for message in check(args):
-                report(message)
+                report(message, None)
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                    enforcement_level=MANDATORY, config_schema=config_schema)
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=MANDATORY,
+        config_schema=config_schema,
+    )
 
 
 # -- control plane -----------------------------------------------------------------------------------
 
+
 def _endpoint(args: ResourceValidationArgs) -> Iterable[str]:
-    props = args.props
-    if args.resource_type == EKS_CLUSTER:
-        props = props.get("vpcConfig") or {}
-    if not props.get("endpointPublicAccess", True if args.resource_type == EKS_CLUSTER else False):
+    props = args.props.get("vpcConfig") or {}
+    if not props.get("endpointPublicAccess", True):  # EKS's default is a public endpoint
         return
     cidrs = props.get("publicAccessCidrs") or []
     if not cidrs or any(ipaddress.ip_network(c).prefixlen == 0 for c in cidrs):
-        yield (f"the public API endpoint is open to 0.0.0.0/0 ({cidrs or 'no allow-list'}); make it private "
-               "or list the CIDRs that must reach it")
+        yield (
+            f"the public API endpoint is open to 0.0.0.0/0 ({cidrs or 'no allow-list'}); make it private "
+            "or list the CIDRs that must reach it"
+        )
         return
-    for cidr in map(ipaddress.ip_network, cidrs):
+    for cidr in map(ipaddress.IPv4Network, cidrs):
         if any(cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
-            yield f"public endpoint CIDR {cidr} is a documentation range (RFC 5737): no client has such an address"
+            yield (
+                f"public endpoint CIDR {cidr} is a documentation range (RFC 5737): no client has such "
+                "an address"
+            )
         elif cidr.prefixlen < WIDEST_PUBLIC_CIDR:
             yield f"public endpoint CIDR {cidr} is wider than /{WIDEST_PUBLIC_CIDR}: it fences almost nothing"
 
@@ -91,21 +117,21 @@ def _logging(args: ResourceValidationArgs) -> Iterable[str]:
 
 
 def _secrets_encryption(args: ResourceValidationArgs) -> Iterable[str]:
-    if args.resource_type == EKS_COMPONENT:
-        encrypted = bool(args.props.get("encryptionConfigKeyArn"))
-    else:
-        encrypted = "secrets" in (_get(args.props, "encryptionConfig.resources") or [])
-    if not encrypted:
+    config = args.props.get("encryptionConfig") or {}
+    if "secrets" not in (config.get("resources") or []) or not _get(config, "provider.keyArn"):
         yield "Kubernetes secrets are not envelope-encrypted with a KMS key (CIS 5.3.1)"
 
 
 # -- nodes, registry, data -----------------------------------------------------------------------------
 
+
 def _imds(args: ResourceValidationArgs) -> Iterable[str]:
     options = args.props.get("metadataOptions") or {}
     if options.get("httpTokens") != "required" or options.get("httpPutResponseHopLimit") != 1:
-        yield (f"instances must require IMDSv2 with hop limit 1 (httpTokens={options.get('httpTokens')}, "
-               f"hop limit={options.get('httpPutResponseHopLimit')}): pods could borrow the node role")
+        yield (
+            f"instances must require IMDSv2 with hop limit 1 (httpTokens={options.get('httpTokens')}, "
+            f"hop limit={options.get('httpPutResponseHopLimit')}): pods could borrow the node role"
+        )
 
 
 def _ecr(args: ResourceValidationArgs) -> Iterable[str]:
@@ -150,7 +176,8 @@ def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
 
 # -- Kubernetes workloads ----------------------------------------------------------------------------
 
-def pod_spec(props: dict) -> dict | None:
+
+def pod_spec(props: Mapping[str, Any]) -> dict | None:
     if props.get("kind") == "Pod":
         return props.get("spec")
     return _get(props, "spec.template.spec")
@@ -203,8 +230,13 @@ def _nlb_class(args: ResourceValidationArgs) -> Iterable[str]:
     # Without the class the in-tree cloud provider takes the Service and makes an internet-facing classic ELB
     # in the public subnets (unless the controller's webhook adds the class on create: not on an update that
     # turns a Service into a LoadBalancer).
-    if _get(args.props, "spec.type") == "LoadBalancer" and _get(args.props, "spec.loadBalancerClass") != NLB_CLASS:
-        yield f"LoadBalancer Service must set spec.loadBalancerClass {NLB_CLASS} (AWS Load Balancer Controller)"
+    if (
+        _get(args.props, "spec.type") == "LoadBalancer"
+        and _get(args.props, "spec.loadBalancerClass") != NLB_CLASS
+    ):
+        yield (
+            f"LoadBalancer Service must set spec.loadBalancerClass {NLB_CLASS} (AWS Load Balancer Controller)"
+        )
 
 
 def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
@@ -218,45 +250,101 @@ def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
             yield f"container {container.get('name')}: image tag `latest` is mutable"
 
 
-POD_TYPES = [DEPLOYMENT, "kubernetes:core/v1:Pod", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
-             "kubernetes:batch/v1:Job"]
+POD_TYPES = [
+    DEPLOYMENT,
+    "kubernetes:core/v1:Pod",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+]
 
 RESOURCE_POLICIES = [
-    _resource_policy("eks-endpoint-private", "EKS API endpoint is private, or public only for a narrow allow-list",
-                     [EKS_COMPONENT, EKS_CLUSTER], _endpoint),
-    _resource_policy("eks-control-plane-logging", "Control-plane logs include audit and authenticator",
-                     [EKS_COMPONENT, EKS_CLUSTER], _logging),
-    _resource_policy("eks-secrets-encryption", "Kubernetes secrets are encrypted with a KMS key",
-                     [EKS_COMPONENT, EKS_CLUSTER], _secrets_encryption),
-    _resource_policy("nodes-imdsv2-hop-limit-1", "Node launch templates require IMDSv2 with hop limit 1",
-                     ["aws:ec2/launchTemplate:LaunchTemplate"], _imds),
-    _resource_policy("ecr-immutable-scanned", "ECR repositories have immutable tags and scan on push",
-                     ["aws:ecr/repository:Repository"], _ecr),
-    _resource_policy("s3-public-access-blocked", "S3 public access is fully blocked",
-                     ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"], _public_access_block),
-    _resource_policy("s3-encrypted", "S3 default encryption is on",
-                     ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
-                     _bucket_encryption),
-    _resource_policy("dynamodb-pitr", "DynamoDB tables have point-in-time recovery",
-                     ["aws:dynamodb/table:Table"], _pitr),
-    _resource_policy("iam-no-wildcard-actions", "IAM policies grant no wildcard actions",
-                     ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"], _iam_wildcards),
-    _resource_policy("pods-restricted-profile",
-                     "Containers meet the restricted Pod Security profile, with requests, limits and probes",
-                     POD_TYPES, _restricted_pod),
-    _resource_policy("no-default-namespace", "No object in the default namespace",
-                     lambda typ: typ.startswith("kubernetes:"), _no_default_namespace),
-    _resource_policy("load-balancers-internal", "Every LoadBalancer Service is internal",
-                     ["kubernetes:core/v1:Service"], _internal_load_balancer),
-    _resource_policy("load-balancer-services-nlb-class",
-                     "Every LoadBalancer Service is an NLB of the AWS Load Balancer Controller",
-                     ["kubernetes:core/v1:Service"], _nlb_class),
-    _resource_policy("images-from-ecr-tagged", "Images come from ECR with an explicit tag, never latest",
-                     POD_TYPES, _ecr_images),
+    _resource_policy(
+        "eks-endpoint-private",
+        "EKS API endpoint is private, or public only for a narrow allow-list",
+        [EKS_CLUSTER],
+        _endpoint,
+    ),
+    _resource_policy(
+        "eks-control-plane-logging",
+        "Control-plane logs include audit and authenticator",
+        [EKS_CLUSTER],
+        _logging,
+    ),
+    _resource_policy(
+        "eks-secrets-encryption",
+        "Kubernetes secrets are encrypted with a KMS key",
+        [EKS_CLUSTER],
+        _secrets_encryption,
+    ),
+    _resource_policy(
+        "nodes-imdsv2-hop-limit-1",
+        "Node launch templates require IMDSv2 with hop limit 1",
+        ["aws:ec2/launchTemplate:LaunchTemplate"],
+        _imds,
+    ),
+    _resource_policy(
+        "ecr-immutable-scanned",
+        "ECR repositories have immutable tags and scan on push",
+        ["aws:ecr/repository:Repository"],
+        _ecr,
+    ),
+    _resource_policy(
+        "s3-public-access-blocked",
+        "S3 public access is fully blocked",
+        ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+        _public_access_block,
+    ),
+    _resource_policy(
+        "s3-encrypted",
+        "S3 default encryption is on",
+        ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"],
+        _bucket_encryption,
+    ),
+    _resource_policy(
+        "dynamodb-pitr", "DynamoDB tables have point-in-time recovery", ["aws:dynamodb/table:Table"], _pitr
+    ),
+    _resource_policy(
+        "iam-no-wildcard-actions",
+        "IAM policies grant no wildcard actions",
+        ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"],
+        _iam_wildcards,
+    ),
+    _resource_policy(
+        "pods-restricted-profile",
+        "Containers meet the restricted Pod Security profile, with requests, limits and probes",
+        POD_TYPES,
+        _restricted_pod,
+    ),
+    _resource_policy(
+        "no-default-namespace",
+        "No object in the default namespace",
+        lambda typ: typ.startswith("kubernetes:"),
+        _no_default_namespace,
+    ),
+    _resource_policy(
+        "load-balancers-internal",
+        "Every LoadBalancer Service is internal",
+        ["kubernetes:core/v1:Service"],
+        _internal_load_balancer,
+    ),
+    _resource_policy(
+        "load-balancer-services-nlb-class",
+        "Every LoadBalancer Service is an NLB of the AWS Load Balancer Controller",
+        ["kubernetes:core/v1:Service"],
+        _nlb_class,
+    ),
+    _resource_policy(
+        "images-from-ecr-tagged",
+        "Images come from ECR with an explicit tag, never latest",
+        POD_TYPES,
+        _ecr_images,
+    ),
 ]
 
 
 # -- stack policies ------------------------------------------------------------------------------------
+
 
 def _objects(args: StackValidationArgs, typ: str) -> list:
     return [r for r in args.resources if r.resource_type == typ]
@@ -274,15 +362,20 @@ def _deployment_companions(args: StackValidationArgs, report: ReportViolation) -
         props = deployment.props
         namespace, name = _get(props, "metadata.namespace"), _get(props, "metadata.name")
         labels = _get(props, "spec.template.metadata.labels") or {}
-        same_ns = lambda objs: [o for o in objs if _get(o.props, "metadata.namespace") == namespace]  # noqa: E731
+
+        def same_ns(objs: list, namespace: str = namespace) -> list:
+            return [o for o in objs if _get(o.props, "metadata.namespace") == namespace]
+
         if not any(_selects(_get(s.props, "spec.selector") or {}, labels) for s in same_ns(services)):
             report(f"Deployment {namespace}/{name} has no Service selecting its pods", deployment.urn)
         if not any(_selects(_get(p.props, "spec.selector.matchLabels") or {}, labels) for p in same_ns(pdbs)):
             report(f"Deployment {namespace}/{name} has no PodDisruptionBudget", deployment.urn)
         targeted = any(_get(h.props, "spec.scaleTargetRef.name") == name for h in same_ns(hpas))
         # A canary runs a fixed, small replica count beside its HPA-scaled stable Deployment.
-        fixed_canary = _get(props, "spec.selector.matchLabels.track") == "canary" and \
-            _get(props, "spec.replicas") is not None
+        fixed_canary = (
+            _get(props, "spec.selector.matchLabels.track") == "canary"
+            and _get(props, "spec.replicas") is not None
+        )
         if not targeted and not fixed_canary:
             report(f"Deployment {namespace}/{name} has no HorizontalPodAutoscaler", deployment.urn)
 
@@ -291,44 +384,63 @@ def _hpa_owns_replicas(args: StackValidationArgs, report: ReportViolation) -> No
     for hpa in _objects(args, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
         namespace, target = _get(hpa.props, "metadata.namespace"), _get(hpa.props, "spec.scaleTargetRef.name")
         for deployment in _objects(args, DEPLOYMENT):
-            if (_get(deployment.props, "metadata.namespace"), _get(deployment.props, "metadata.name")) == \
-                    (namespace, target) and _get(deployment.props, "spec.replicas") is not None:
-                report(f"Deployment {namespace}/{target} pins spec.replicas but is scaled by an HPA: every "
-                       "deployment would reset the scale", deployment.urn)
+            if (_get(deployment.props, "metadata.namespace"), _get(deployment.props, "metadata.name")) == (
+                namespace,
+                target,
+            ) and _get(deployment.props, "spec.replicas") is not None:
+                report(
+                    f"Deployment {namespace}/{target} pins spec.replicas but is scaled by an HPA: every "
+                    "deployment would reset the scale",
+                    deployment.urn,
+                )
 
 
 def _default_deny(args: StackValidationArgs, report: ReportViolation) -> None:
     policies = _objects(args, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
     for namespace in _objects(args, "kubernetes:core/v1:Namespace"):
         name = _get(namespace.props, "metadata.name")
-        denies = [p for p in policies if _get(p.props, "metadata.namespace") == name
-                  and _get(p.props, "spec.podSelector") == {}
-                  and {"Ingress", "Egress"} <= set(_get(p.props, "spec.policyTypes") or [])
-                  and not _get(p.props, "spec.ingress") and not _get(p.props, "spec.egress")]
+        denies = [
+            p
+            for p in policies
+            if _get(p.props, "metadata.namespace") == name
+            and _get(p.props, "spec.podSelector") == {}
+            and {"Ingress", "Egress"} <= set(_get(p.props, "spec.policyTypes") or [])
+            and not _get(p.props, "spec.ingress")
+            and not _get(p.props, "spec.egress")
+        ]
         if not denies:
-            report(f"namespace {name} has no default-deny NetworkPolicy for ingress and egress", namespace.urn)
+            report(
+                f"namespace {name} has no default-deny NetworkPolicy for ingress and egress", namespace.urn
+            )
 
 
 def _graceful_deregistration(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Pods behind an NLB leave it without dropping requests: their namespace injects readiness gates, and each
-    container sleeps in preStop at least as long as the target group drains, within the grace period."""
-    namespaces = {_get(n.props, "metadata.name"): _get(n.props, "metadata.labels") or {}
-                  for n in _objects(args, "kubernetes:core/v1:Namespace")}
+    """Pods behind an NLB leave it without dropping requests: their namespace injects readiness gates, and
+    each container sleeps in preStop at least as long as the target group drains, within the grace period."""
+    namespaces = {
+        _get(n.props, "metadata.name"): _get(n.props, "metadata.labels") or {}
+        for n in _objects(args, "kubernetes:core/v1:Namespace")
+    }
     for service in _objects(args, "kubernetes:core/v1:Service"):
         if _get(service.props, "spec.type") != "LoadBalancer":
             continue
         namespace = _get(service.props, "metadata.namespace")
         attributes = (_get(service.props, "metadata.annotations") or {}).get(
-            "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes", "")
+            "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes", ""
+        )
         found = DEREGISTRATION_DELAY.search(attributes)
         delay = int(found.group(1)) if found else DEFAULT_DEREGISTRATION_DELAY
         if namespaces.get(namespace, {}).get("elbv2.k8s.aws/pod-readiness-gate-inject") != "enabled":
-            report(f"namespace {namespace} has a LoadBalancer Service but no readiness-gate injection label: a "
-                   "rolling update can leave the NLB without a healthy target", service.urn)
+            report(
+                f"namespace {namespace} has a LoadBalancer Service but no readiness-gate injection label: a "
+                "rolling update can leave the NLB without a healthy target",
+                service.urn,
+            )
         selector = _get(service.props, "spec.selector") or {}
         for deployment in _objects(args, DEPLOYMENT):
             if _get(deployment.props, "metadata.namespace") != namespace or not _selects(
-                    selector, _get(deployment.props, "spec.template.metadata.labels") or {}):
+                selector, _get(deployment.props, "spec.template.metadata.labels") or {}
+            ):
                 continue
             spec = _get(deployment.props, "spec.template.spec") or {}
             grace = spec.get("terminationGracePeriodSeconds", 30)
@@ -336,12 +448,17 @@ def _graceful_deregistration(args: StackValidationArgs, report: ReportViolation)
             for container in spec.get("containers", []):
                 sleep = _get(container, "lifecycle.preStop.sleep.seconds")
                 if sleep is None or sleep < delay:
-                    report(f"Deployment {namespace}/{name} container {container.get('name')}: preStop sleeps "
-                           f"{sleep or 0}s, less than the target group's deregistration delay {delay}s",
-                           deployment.urn)
+                    report(
+                        f"Deployment {namespace}/{name} container {container.get('name')}: preStop sleeps "
+                        f"{sleep or 0}s, less than the target group's deregistration delay {delay}s",
+                        deployment.urn,
+                    )
                 elif grace <= sleep:
-                    report(f"Deployment {namespace}/{name}: terminationGracePeriodSeconds {grace} does not leave "
-                           f"room after the {sleep}s preStop sleep", deployment.urn)
+                    report(
+                        f"Deployment {namespace}/{name}: terminationGracePeriodSeconds {grace} does not "
+                        f"leave room after the {sleep}s preStop sleep",
+                        deployment.urn,
+                    )
 
 
 def _node_groups_private(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -360,28 +477,52 @@ def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> No
         return
     for resource in args.resources:
         if resource.resource_type in STATEFUL and not resource.opts.protect:
-            report(f"{resource.resource_type} {resource.name} holds state and must be protected in this stack",
-                   resource.urn)
+            report(
+                f"{resource.resource_type} {resource.name} holds state and must be protected in this stack",
+                resource.urn,
+            )
 
 
 STACK_POLICIES = [
-    StackValidationPolicy(name="deployments-have-service-pdb-hpa",
-                          description="Every Deployment has a Service selecting it, a PDB and an HPA",
-                          validate=_deployment_companions, enforcement_level=MANDATORY),
-    StackValidationPolicy(name="hpa-owns-replicas", description="No HPA-targeted Deployment pins spec.replicas",
-                          validate=_hpa_owns_replicas, enforcement_level=MANDATORY),
-    StackValidationPolicy(name="namespaces-default-deny", description="Every namespace has a default-deny policy",
-                          validate=_default_deny, enforcement_level=MANDATORY),
-    StackValidationPolicy(name="graceful-target-deregistration",
-                          description="Pods behind an NLB have readiness gates and drain before they stop",
-                          validate=_graceful_deregistration, enforcement_level=MANDATORY),
-    StackValidationPolicy(name="node-groups-private-subnets", description="Node groups run only in private subnets",
-                          validate=_node_groups_private, enforcement_level=MANDATORY),
-    StackValidationPolicy(name="stateful-resources-protected",
-                          description="Stateful resources are protected where the stack requires it (prod)",
-                          validate=_protected_in_prod, enforcement_level=MANDATORY,
-                          config_schema=PolicyConfigSchema(properties={
-                              "requireProtection": {"type": "boolean", "default": False}})),
+    StackValidationPolicy(
+        name="deployments-have-service-pdb-hpa",
+        description="Every Deployment has a Service selecting it, a PDB and an HPA",
+        validate=_deployment_companions,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="hpa-owns-replicas",
+        description="No HPA-targeted Deployment pins spec.replicas",
+        validate=_hpa_owns_replicas,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="namespaces-default-deny",
+        description="Every namespace has a default-deny policy",
+        validate=_default_deny,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="graceful-target-deregistration",
+        description="Pods behind an NLB have readiness gates and drain before they stop",
+        validate=_graceful_deregistration,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="node-groups-private-subnets",
+        description="Node groups run only in private subnets",
+        validate=_node_groups_private,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="stateful-resources-protected",
+        description="Stateful resources are protected where the stack requires it (prod)",
+        validate=_protected_in_prod,
+        enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={"requireProtection": {"type": "boolean", "default": False}}
+        ),
+    ),
 ]
 
 POLICIES = RESOURCE_POLICIES + STACK_POLICIES

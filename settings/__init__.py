@@ -8,11 +8,11 @@ config the Pulumi runtime was given (by the CLI, or by the offline engine) and c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from settings import aws_limits, strict_yaml
@@ -54,6 +54,11 @@ class Settings:
     catalog: Catalog
     apis: dict[str, Api]
 
+    @property
+    def deployed_tags(self) -> dict[str, list[str]]:
+        """Per API, the image tags this stack runs (stable and canary): what the registry must keep."""
+        return {name: [api.tag] + ([api.canary.tag] if api.canary else []) for name, api in self.apis.items()}
+
 
 def _decode(value: Any) -> Any:
     """The CLI hands structured config to the program as JSON text; plain strings stay strings."""
@@ -72,22 +77,27 @@ def load_catalog(project_dir: Path) -> Catalog:
         data = strict_yaml.load((project_dir / CATALOG).read_text())
     except FileNotFoundError:
         raise SettingsError([f"{CATALOG}: no such file in {project_dir}"]) from None
-    except yaml.YAMLError as exc:
-        raise SettingsError([f"{shown}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    except strict_yaml.YAMLError as exc:
+        raise SettingsError([f"{shown}: not valid YAML: {strict_yaml.problem(exc)}"]) from None
     try:
         return Catalog.model_validate(data or {})
     except ValidationError as exc:
-        raise SettingsError([f"{shown}: {line}" for line in from_validation_error(exc, model=Catalog).lines]) from None
+        raise SettingsError(
+            [f"{shown}: {line}" for line in from_validation_error(exc, model=Catalog).lines]
+        ) from None
 
 
 def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
     problems = []
     for name in sorted(set(catalog.apis) - set(stack.apis)):
-        problems.append(f"{NAMESPACE}:apis.{name}: is required: {CATALOG} declares it, so every "
-                        "stack must give its tag")
+        problems.append(
+            f"{NAMESPACE}:apis.{name}: is required: {CATALOG} declares it, so every stack must give its tag"
+        )
     for name in sorted(set(stack.apis) - set(catalog.apis)):
-        problems.append(f"{NAMESPACE}:apis.{name}: {show(name)} is not an API of {CATALOG} "
-                        f"({', '.join(sorted(catalog.apis))})")
+        problems.append(
+            f"{NAMESPACE}:apis.{name}: {show(name)} is not an API of {CATALOG} "
+            f"({', '.join(sorted(catalog.apis))})"
+        )
     if problems:
         raise SettingsError(problems)
     apis = {}
@@ -101,9 +111,15 @@ def _resolve(stack: StackSettings, catalog: Catalog) -> dict[str, Api]:
                 autoscaling = Autoscaling.model_validate(merged)
             except ValidationError as exc:
                 raise from_validation_error(exc, (f"{NAMESPACE}:apis", name, "replicas")) from None
-        apis[name] = Api(name=name, spec=spec, tag=values.tag, digest=values.digest,
-                         resources=values.resources or spec.resources, autoscaling=autoscaling,
-                         canary=values.canary)
+        apis[name] = Api(
+            name=name,
+            spec=spec,
+            tag=values.tag,
+            digest=values.digest,
+            resources=values.resources or spec.resources,
+            autoscaling=autoscaling,
+            canary=values.canary,
+        )
     return apis
 
 
@@ -113,8 +129,11 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     A derived name (``<cluster>-<bucket>``) is blamed on the cluster name when even the shortest key would
     not fit after it, and on the catalog key otherwise."""
     names = stack.names
-    cluster_key = f"{NAMESPACE}:cluster.name" if stack.cluster.name else \
-        f"{NAMESPACE}:cluster.name (default \"{stack.cluster_name}\")"
+    cluster_key = (
+        f"{NAMESPACE}:cluster.name"
+        if stack.cluster.name
+        else f'{NAMESPACE}:cluster.name (default "{stack.cluster_name}")'
+    )
     shown = CATALOG
     problems: dict[str, str] = {}
 
@@ -125,13 +144,21 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
         return problem is None
 
     check(cluster_key, "the EKS cluster name", names.cluster, "eks CreateCluster.name")
-    check(cluster_key, "the control-plane log group", names.control_plane_log_group, "logs CreateLogGroup.logGroupName")
+    check(
+        cluster_key,
+        "the control-plane log group",
+        names.control_plane_log_group,
+        "logs CreateLogGroup.logGroupName",
+    )
     check(cluster_key, "the KMS alias", names.secrets_key_alias, "kms CreateAlias.AliasName")
-    derived = [("ECR repository", names.repository, "ecr CreateRepository.repositoryName", "apis", catalog.apis),
-               ("S3 bucket", names.bucket, "s3 CreateBucket.Bucket", "buckets", catalog.buckets),
-               ("DynamoDB table", names.table, "dynamodb CreateTable.TableName", "tables", catalog.tables)]
+    derived: list[tuple[str, Callable[[str], str], str, str, Mapping[str, object]]] = [
+        ("ECR repository", names.repository, "ecr CreateRepository.repositoryName", "apis", catalog.apis),
+        ("S3 bucket", names.bucket, "s3 CreateBucket.Bucket", "buckets", catalog.buckets),
+        ("DynamoDB table", names.table, "dynamodb CreateTable.TableName", "tables", catalog.tables),
+    ]
     for what, name_of, member, section, keys in derived:
-        if keys and aws_limits.check(name_of("a"), member):  # too long whatever the key: the cluster name's fault
+        # Too long whatever the key: the cluster name's fault.
+        if keys and aws_limits.check(name_of("a"), member):
             check(cluster_key, f"leaves no room for {what} names:", name_of(min(keys)), member)
             continue
         for key in sorted(keys):
@@ -139,8 +166,11 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     for api, spec in sorted(catalog.apis.items()):
         # Kubernetes, not AWS: a Service name is a DNS-1035 label of at most 63 characters.
         if spec.exposed and len(f"{api}-lb") > 63:
-            problems.setdefault(f"{shown}: apis.{api}", f"{shown}: apis.{api}: the Service name \"{api}-lb\" is "
-                                f"{len(api) + 3} characters long; Kubernetes allows at most 63 (a DNS-1035 label)")
+            problems.setdefault(
+                f"{shown}: apis.{api}",
+                f'{shown}: apis.{api}: the Service name "{api}-lb" is '
+                f"{len(api) + 3} characters long; Kubernetes allows at most 63 (a DNS-1035 label)",
+            )
     return list(problems.values())
 
 

@@ -9,13 +9,15 @@ documented limit in ``data/aws_names.yaml`` (with its source) is used instead an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import yaml
 from botocore.loaders import Loader
+
+from settings import strict_yaml
 
 TABLE = Path(__file__).parent / "data" / "aws_names.yaml"
 UNKNOWN = "[unknown]"  # how the offline graph writes a value not known at synth time
@@ -52,15 +54,15 @@ class Limit:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    return yaml.safe_load(TABLE.read_text())
+    return strict_yaml.load(TABLE.read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(service: str) -> dict[str, Any]:
     return Loader().load_service_model(service, "service-2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def limit(member: str) -> Limit:
     """The constraints of ``"<service> <Operation>.<Member>"``."""
     service, rest = member.split(" ", 1)
@@ -68,15 +70,26 @@ def limit(member: str) -> Limit:
     model = _model(service)
     request = model["shapes"][model["operations"][operation]["input"]["shape"]]
     shape = model["shapes"][request["members"][name]["shape"]]
-    found = Limit(member, min=shape.get("min"), max=shape.get("max"), pattern=shape.get("pattern"),
-                  enum=tuple(shape["enum"]) if "enum" in shape else None)
+    found = Limit(
+        member,
+        min=shape.get("min"),
+        max=shape.get("max"),
+        pattern=shape.get("pattern"),
+        enum=tuple(shape["enum"]) if "enum" in shape else None,
+    )
     documented = _table()["documented"].get(member)
-    if documented and member != "dynamodb CreateTable.TableName":
-        if any(getattr(found, key) is not None for key in ("min", "max", "pattern", "enum")):
-            raise ValueError(f"{member}: the service model now has constraints; drop it from documented")
+    # A documented limit fills only a silence of the model (the DynamoDB model limits an ARN, not a name).
+    constrained = any(getattr(found, key) is not None for key in ("min", "max", "pattern", "enum"))
+    if documented and constrained and member != "dynamodb CreateTable.TableName":
+        raise ValueError(f"{member}: the service model now has constraints; drop it from documented")
     if documented:
-        return Limit(member, min=documented.get("min"), max=documented.get("max"),
-                     pattern=documented.get("pattern"), documented=documented["source"])
+        return Limit(
+            member,
+            min=documented.get("min"),
+            max=documented.get("max"),
+            pattern=documented.get("pattern"),
+            documented=documented["source"],
+        )
     return found
 
 

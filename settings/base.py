@@ -18,8 +18,10 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 def dns_label(value: str) -> str:
     if len(value) > 63 or not DNS_1035.match(value):
-        raise rule(f'"{value}" must be a DNS-1035 label: lowercase letters, digits and \'-\', '
-                   "starting with a letter, not ending with '-', at most 63 characters")
+        raise rule(
+            f"\"{value}\" must be a DNS-1035 label: lowercase letters, digits and '-', "
+            "starting with a letter, not ending with '-', at most 63 characters"
+        )
     return value
 
 
@@ -56,5 +58,6 @@ def matching(pattern: str, description: str) -> AfterValidator:
 class Model(BaseModel):
     """Base of every settings object: camelCase keys as in the stack files, no unknown keys, immutable."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, validate_default=True
+    )

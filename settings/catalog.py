@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, Optional
+from typing import Literal
 
 from kubernetes.utils.quantity import parse_quantity
 from pydantic import Field, field_validator, model_validator
@@ -17,8 +18,10 @@ def quantity(value: str, kind: str, example: str) -> Decimal:
     try:
         return parse_quantity(value)
     except ValueError:
-        raise rule(f'"{value}" is not a Kubernetes {kind} quantity (a number with an optional suffix such as '
-                   f"{example}; the suffixes are Ki Mi Gi Ti Pi Ei, k M G T P E, m)") from None
+        raise rule(
+            f'"{value}" is not a Kubernetes {kind} quantity (a number with an optional suffix such as '
+            f"{example}; the suffixes are Ki Mi Gi Ti Pi Ei, k M G T P E, m)"
+        ) from None
 
 
 class Quantities(Model):
@@ -44,9 +47,12 @@ class Resources(Model):
     limits: Quantities
 
     @model_validator(mode="after")
-    def _limits_cover_requests(self) -> "Resources":
+    def _limits_cover_requests(self) -> Resources:
         problems = [
-            (f"limits.{kind}", f'"{getattr(self.limits, kind)}" is below the request "{getattr(self.requests, kind)}"')
+            (
+                f"limits.{kind}",
+                f'"{getattr(self.limits, kind)}" is below the request "{getattr(self.requests, kind)}"',
+            )
             for kind in ("cpu", "memory")
             if parse_quantity(getattr(self.limits, kind)) < parse_quantity(getattr(self.requests, kind))
         ]
@@ -61,10 +67,11 @@ class Autoscaling(Model):
     cpu_utilization: int = Field(70, ge=10, le=100)
 
     @model_validator(mode="after")
-    def _bounds_in_order(self) -> "Autoscaling":
+    def _bounds_in_order(self) -> Autoscaling:
         if self.min_replicas > self.max_replicas:
-            raise rule(f"{self.min_replicas} is greater than maxReplicas {self.max_replicas}",
-                       field="minReplicas")
+            raise rule(
+                f"{self.min_replicas} is greater than maxReplicas {self.max_replicas}", field="minReplicas"
+            )
         return self
 
 
@@ -82,17 +89,19 @@ class Probe(Model):
     """One probe: exactly one of ``http`` or ``tcp``, and optional timing (Kubernetes' own field names).
     Timing left out takes the defaults of its kind (workloads/api.py PROBE_TIMING)."""
 
-    http: Optional[HttpCheck] = None
-    tcp: Optional[TcpCheck] = None
-    initial_delay_seconds: Optional[int] = Field(None, ge=0, le=3600)
-    period_seconds: Optional[int] = Field(None, ge=1, le=300)
-    timeout_seconds: Optional[int] = Field(None, ge=1, le=60)
-    failure_threshold: Optional[int] = Field(None, ge=1, le=120)
+    http: HttpCheck | None = None
+    tcp: TcpCheck | None = None
+    initial_delay_seconds: int | None = Field(None, ge=0, le=3600)
+    period_seconds: int | None = Field(None, ge=1, le=300)
+    timeout_seconds: int | None = Field(None, ge=1, le=60)
+    failure_threshold: int | None = Field(None, ge=1, le=120)
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "Probe":
+    def _one_kind(self) -> Probe:
         if (self.http is None) == (self.tcp is None):
-            raise rule("must be exactly one of http: {path: ...} or tcp: {}", field="http" if self.http else None)
+            raise rule(
+                "must be exactly one of http: {path: ...} or tcp: {}", field="http" if self.http else None
+            )
         return self
 
     @property
@@ -105,21 +114,32 @@ class Probes(Model):
     readiness: Probe
     liveness: Probe
     # For slow starters (.NET): liveness and readiness wait until it succeeds once.
-    startup: Optional[Probe] = None
+    startup: Probe | None = None
 
     @model_validator(mode="after")
-    def _liveness_checks_only_the_process(self) -> "Probes":
+    def _liveness_checks_only_the_process(self) -> Probes:
         # Readiness may check dependencies; a liveness probe that does restarts every pod whenever a
         # dependency is down, which never fixes the dependency.
         if self.liveness.http and self.readiness.http and self.liveness.http.path == self.readiness.http.path:
-            raise rule(f'"{self.liveness.http.path}" is also the readiness path; liveness must check only that '
-                       "the process is alive (tcp: {} or a route that calls nothing outside the pod)",
-                       field="liveness.http.path")
+            raise rule(
+                f'"{self.liveness.http.path}" is also the readiness path; liveness must check only that '
+                "the process is alive (tcp: {} or a route that calls nothing outside the pod)",
+                field="liveness.http.path",
+            )
         return self
 
 
-DynamoAction = Literal["GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem",
-                       "BatchWriteItem", "ConditionCheckItem"]
+DynamoAction = Literal[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "ConditionCheckItem",
+]
 
 
 class AwsAccess(Model):
@@ -143,6 +163,15 @@ class ApiSpec(Model):
     aws: AwsAccess = AwsAccess()
 
 
+@dataclass(frozen=True)
+class NamespaceSpec:
+    """What a namespace's APIs imply for it."""
+
+    apis: list[str]
+    egress_to: list[tuple[str, int]]  # (namespace, port) of the APIs elsewhere its pods may call
+    load_balanced: bool  # an API here has an NLB: its target health gates the pods' readiness
+
+
 class Table(Model):
     hash_key: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,255}$")
 
@@ -153,30 +182,53 @@ class Catalog(Model):
     apis: dict[Name, ApiSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "Catalog":
+    def _references_resolve(self) -> Catalog:
         namespaces = {api.namespace for api in self.apis.values()}
         problems: list[tuple[str | None, str]] = []
         for name, api in self.apis.items():
             for i, namespace in enumerate(api.allow_from):
                 if namespace not in namespaces:
-                    problems.append((f"apis.{name}.allowFrom[{i}]", f'"{namespace}" is not the namespace of any API '
-                                     f'({", ".join(sorted(namespaces))})'))
+                    problems.append(
+                        (
+                            f"apis.{name}.allowFrom[{i}]",
+                            f'"{namespace}" is not the namespace of any API '
+                            f"({', '.join(sorted(namespaces))})",
+                        )
+                    )
             for i, bucket in enumerate(api.aws.s3_read):
                 if bucket not in self.buckets:
-                    problems.append((f"apis.{name}.aws.s3Read[{i}]", f'"{bucket}" is not a bucket declared under buckets'))
+                    problems.append(
+                        (f"apis.{name}.aws.s3Read[{i}]", f'"{bucket}" is not a bucket declared under buckets')
+                    )
             for table in api.aws.dynamodb:
                 if table not in self.tables:
-                    problems.append((f"apis.{name}.aws.dynamodb.{table}", f'"{table}" is not a table declared under tables'))
+                    problems.append(
+                        (
+                            f"apis.{name}.aws.dynamodb.{table}",
+                            f'"{table}" is not a table declared under tables',
+                        )
+                    )
         if problems:
             raise rules(problems)
         return self
 
     @property
-    def namespaces(self) -> dict[str, list[str]]:
-        """API names per namespace."""
-        out: dict[str, list[str]] = {}
-        for name, api in sorted(self.apis.items()):
-            out.setdefault(api.namespace, []).append(name)
+    def namespaces(self) -> dict[str, NamespaceSpec]:
+        """Every business-domain namespace, with what its APIs imply for it."""
+        out = {}
+        for namespace in sorted({api.namespace for api in self.apis.values()}):
+            apis = sorted(name for name, api in self.apis.items() if api.namespace == namespace)
+            # Calls out: to every API elsewhere that lists this namespace in allowFrom, on that API's port.
+            egress = sorted(
+                {
+                    (api.namespace, api.port)
+                    for api in self.apis.values()
+                    if namespace in api.allow_from and api.namespace != namespace
+                }
+            )
+            out[namespace] = NamespaceSpec(
+                apis=apis, egress_to=egress, load_balanced=any(self.apis[name].exposed for name in apis)
+            )
         return out
 
 

@@ -11,7 +11,8 @@ import difflib
 import json
 import types
 import typing
-from typing import Any, Iterable, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
@@ -31,11 +32,13 @@ def rule(message: str, field: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("rule", "{message}", {"message": message, "field": field})
 
 
-def rules(problems: list[tuple[str | None, str]]) -> PydanticCustomError:
+def rules(problems: Sequence[tuple[str | None, str]]) -> PydanticCustomError:
     """Several problems of one object, each reported on its own line: ``[(field, message), ...]``.
     A model validator collects them all instead of stopping at the first."""
     first = problems[0][1] if problems else ""
-    return PydanticCustomError("rules", "{message}", {"message": first, "problems": [list(p) for p in problems]})
+    return PydanticCustomError(
+        "rules", "{message}", {"message": first, "problems": [list(p) for p in problems]}
+    )
 
 
 def show(value: Any) -> str:
@@ -72,8 +75,11 @@ def _quote_hint(value: Any) -> str:
 
 
 def _bounds(ctx: dict[str, Any]) -> str:
-    return " and ".join(f"{word} {ctx[key]}" for key, word in (
-        ("ge", "at least"), ("gt", "greater than"), ("le", "at most"), ("lt", "less than")) if key in ctx)
+    return " and ".join(
+        f"{word} {ctx[key]}"
+        for key, word in (("ge", "at least"), ("gt", "greater than"), ("le", "at most"), ("lt", "less than"))
+        if key in ctx
+    )
 
 
 def _expected(ctx: dict[str, Any]) -> str:
@@ -82,8 +88,11 @@ def _expected(ctx: dict[str, Any]) -> str:
 
 # pydantic error type -> the rule, as read after "<key>: <value> ". ``{v}`` is the shown value.
 MESSAGES: dict[str, Any] = {
-    "string_type": lambda v, ctx, raw: _quote_hint(raw) if isinstance(raw, (int, float)) and not isinstance(
-        raw, bool) else f"{v} must be a string",
+    "string_type": lambda v, ctx, raw: (
+        _quote_hint(raw)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool)
+        else f"{v} must be a string"
+    ),
     "int_type": "{v} must be a whole number",
     "int_parsing": "{v} must be a whole number",
     "int_from_float": "{v} must be a whole number",
@@ -97,8 +106,9 @@ MESSAGES: dict[str, Any] = {
     "greater_than": lambda v, ctx, raw: f"{v} must be {_bounds(ctx)}",
     "less_than_equal": lambda v, ctx, raw: f"{v} must be {_bounds(ctx)}",
     "less_than": lambda v, ctx, raw: f"{v} must be {_bounds(ctx)}",
-    "too_short": lambda v, ctx, raw: f"{v} must have at least {ctx['min_length']} "
-                                     f"{'entry' if ctx['min_length'] == 1 else 'entries'}",
+    "too_short": lambda v, ctx, raw: (
+        f"{v} must have at least {ctx['min_length']} {'entry' if ctx['min_length'] == 1 else 'entries'}"
+    ),
     "too_long": lambda v, ctx, raw: f"{v} must have at most {ctx['max_length']} entries",
     "string_too_short": lambda v, ctx, raw: f"{v} must be at least {ctx['min_length']} characters",
     "string_too_long": lambda v, ctx, raw: f"{v} must be at most {ctx['max_length']} characters",
@@ -115,7 +125,7 @@ MESSAGES: dict[str, Any] = {
 }
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     kind, ctx, raw = err["type"], err.get("ctx") or {}, err.get("input")
     template = MESSAGES.get(kind)
     value = show(raw)
@@ -128,6 +138,7 @@ def _message(err: dict[str, Any]) -> str:
 
 
 # -- "did you mean": the keys a model accepts at a location ------------------------------------------------
+
 
 def _unwrap(annotation: Any) -> Any:
     """``Optional[X]``, ``Annotated[X, ...]`` -> X."""
@@ -150,7 +161,8 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     for part in loc:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = next((f for name, f in current.model_fields.items() if part in (name, f.alias)), None)
+            fields = typing.cast(type[BaseModel], current).model_fields
+            field = next((f for name, f in fields.items() if part in (name, f.alias)), None)
             if field is None:
                 return None
             current = field.annotation
@@ -171,8 +183,9 @@ def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str
     return [field.alias or name for name, field in found.model_fields.items()]
 
 
-def from_validation_error(exc: ValidationError, prefix: tuple[Any, ...] = (),
-                          model: type[BaseModel] | None = None) -> SettingsError:
+def from_validation_error(
+    exc: ValidationError, prefix: tuple[Any, ...] = (), model: type[BaseModel] | None = None
+) -> SettingsError:
     """One line per problem. A mistyped key (``nodeGroup``) gives one line with the key it resembles, and
     the "is required" line of that key is dropped: it is the same mistake."""
     errors = exc.errors(include_url=False)
@@ -196,8 +209,11 @@ def from_validation_error(exc: ValidationError, prefix: tuple[Any, ...] = (),
             for field, message in problems:
                 lines.append(f"{key_path(full + ((field,) if field else ()))}: {message}")
         elif err["type"] == "extra_forbidden":
-            hint = f"; did you mean {key_path(full[:-1] + (suggestions[loc],))}?" if loc in suggestions \
+            hint = (
+                f"; did you mean {key_path(full[:-1] + (suggestions[loc],))}?"
+                if loc in suggestions
                 else " (not part of the settings schema)"
+            )
             lines.append(f"{key_path(full)}: unknown key{hint}")
         elif err["type"] == "missing":
             lines.append(f"{key_path(full)}: is required")

@@ -9,40 +9,58 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
+from settings import addons
 from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
 from settings.errors import rule, rules
 from settings.names import PhysicalNames
 
-# Add-on versions pinned per Kubernetes version (EKS user guide version tables, 2025-2026):
-# "latest for this cluster version" drifts between two `pulumi up` runs, a pinned one does not.
-# Supporting a new Kubernetes version means adding its row here, reviewed like any other change.
-ADDON_VERSIONS: dict[str, dict[str, str]] = {
-    "1.32": {
-        "vpc-cni": "v1.20.1-eksbuild.3",
-        "coredns": "v1.11.4-eksbuild.24",
-        "kube-proxy": "v1.32.9-eksbuild.2",
-    },
-    "1.33": {
-        "vpc-cni": "v1.20.1-eksbuild.3",
-        "coredns": "v1.12.4-eksbuild.1",
-        "kube-proxy": "v1.33.5-eksbuild.2",
-    },
-}
-
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
 
 class NetworkSettings(Model):
-    cidr: Cidr = ipaddress.IPv4Network("10.0.0.0/16")
-    availability_zones: int = Field(3, ge=2, le=6)
-    nat_gateways: Literal["single", "perAz"] = "single"
-    vpc_endpoints: bool = True
+    cidr: Cidr = Field(
+        ipaddress.IPv4Network("10.0.0.0/16"),
+        description="VPC range, private, /16 to /22; every subnet is derived from it",
+    )
+    availability_zones: int = Field(
+        3,
+        ge=2,
+        le=6,
+        description="zones used (by zone ID, never one EKS refuses), a public and a private subnet each",
+    )
+    nat_gateways: Literal["single", "perAz"] = Field(
+        "single", description="one NAT gateway for the VPC, or one per zone"
+    )
+    vpc_endpoints: bool = Field(True, description="S3 gateway and ECR api/dkr, STS, Logs interface endpoints")
 
     @field_validator("cidr")
     @classmethod
@@ -50,15 +68,19 @@ class NetworkSettings(Model):
         # infra/network.py carves 8 equal blocks (6 private, 1 split into public /+6, 1 spare):
         # a /22 VPC still gives /28 public subnets, the smallest AWS allows.
         if not 16 <= cidr.prefixlen <= 22:
-            raise rule(f'"{cidr}" must have a prefix length between /16 and /22 '
-                       "(room for 6 private and 6 public subnets)")
+            raise rule(
+                f'"{cidr}" must have a prefix length between /16 and /22 '
+                "(room for 6 private and 6 public subnets)"
+            )
         if not cidr.is_private:
             raise rule(f'"{cidr}" must be a private (RFC 1918) range')
         return cidr
 
 
 # RFC 5737 sets these apart for documentation: no real client ever has such an address.
-DOCUMENTATION_RANGES = tuple(map(ipaddress.IPv4Network, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")))
+DOCUMENTATION_RANGES = tuple(
+    map(ipaddress.IPv4Network, ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+)
 WIDEST_ALLOWED = 16  # an allow-list entry wider than /16 fences almost nothing
 
 
@@ -67,7 +89,11 @@ class EndpointSettings(Model):
     and fenced to the deploy runner's fixed egress address (picturesocial:ci.bootstrapStack, always allowed:
     docs/decisions/0009) and to these operators' CIDRs."""
 
-    public_cidrs: list[Cidr] = []
+    public_cidrs: list[Cidr] = Field(
+        [],
+        description="operators allowed to reach the public endpoint besides the deploy runner (always "
+        "allowed); public, /16 or narrower, no documentation range",
+    )
 
     @field_validator("public_cidrs")
     @classmethod
@@ -76,33 +102,67 @@ class EndpointSettings(Model):
         for i, cidr in enumerate(cidrs):
             where = f"[{i}]"
             if any(cidr.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
-                problems.append((where, f'"{cidr}" is a documentation range (RFC 5737): no client has such an '
-                                        "address; list the operators' real public CIDRs"))
+                problems.append(
+                    (
+                        where,
+                        f'"{cidr}" is a documentation range (RFC 5737): no client has such an '
+                        "address; list the operators' real public CIDRs",
+                    )
+                )
             elif cidr.prefixlen == 0:
-                problems.append((where, f'"{cidr}" opens the API server to the whole internet; list the '
-                                        "operators' CIDRs instead"))
+                problems.append(
+                    (
+                        where,
+                        f'"{cidr}" opens the API server to the whole internet; list the '
+                        "operators' CIDRs instead",
+                    )
+                )
             elif cidr.prefixlen < WIDEST_ALLOWED:
-                problems.append((where, f'"{cidr}" opens the API server to a large part of the internet; list '
-                                        f"ranges of /{WIDEST_ALLOWED} or narrower"))
+                problems.append(
+                    (
+                        where,
+                        f'"{cidr}" opens the API server to a large part of the internet; list '
+                        f"ranges of /{WIDEST_ALLOWED} or narrower",
+                    )
+                )
             elif not cidr.is_global:
-                problems.append((where, f'"{cidr}" is not a public range: the public endpoint never sees such '
-                                        "an address (private networks reach the private endpoint)"))
+                problems.append(
+                    (
+                        where,
+                        f'"{cidr}" is not a public range: the public endpoint never sees such '
+                        "an address (private networks reach the private endpoint)",
+                    )
+                )
         if problems:
             raise rules(problems)
         return cidrs
 
 
+ClusterName = Annotated[
+    str,
+    matching(
+        r"[a-z][a-z0-9-]*",
+        "a cluster name: lowercase letters, digits and '-', "
+        "starting with a letter (it prefixes ECR repository and S3 bucket names)",
+    ),
+]
 
 
-ClusterName = Annotated[str, matching(r"[a-z][a-z0-9-]*", "a cluster name: lowercase letters, digits and '-', "
-                                      "starting with a letter (it prefixes ECR repository and S3 bucket names)")]
-
-
-RoleArn = Annotated[str, matching(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+",
-                                    "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>")]
-BootstrapStack = Annotated[str, matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-                                         "a fully qualified stack name <organization>/<project>/<stack> (with a "
-                                         "self-managed backend the organization is literally \"organization\")")]
+RoleArn = Annotated[
+    str,
+    matching(
+        r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+",
+        "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>",
+    ),
+]
+BootstrapStack = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+        "a fully qualified stack name <organization>/<project>/<stack> (with a "
+        'self-managed backend the organization is literally "organization")',
+    ),
+]
 
 
 class CiSettings(Model):
@@ -110,57 +170,95 @@ class CiSettings(Model):
     bootstrap stack that created them (bootstrap/), whose runner's fixed egress address may reach the API
     server."""
 
-    bootstrap_stack: BootstrapStack
-    # Runs `pulumi up`. EKS makes the cluster's creator its admin (pulumi-eks sets
-    # bootstrapClusterCreatorAdminPermissions), so this role, and only it, must create the cluster:
-    # tools.preflight checks the caller is this role.
-    deploy_role_arn: RoleArn
-    # Runs `pulumi preview` for pull requests: read-only in AWS, AmazonEKSViewPolicy in the cluster.
-    preview_role_arn: RoleArn
+    bootstrap_stack: BootstrapStack = Field(
+        description="the bootstrap stack of this account (bootstrap/); its runner's egress address may reach "
+        "the API server"
+    )
+    # EKS makes the cluster's creator its admin (pulumi-eks sets bootstrapClusterCreatorAdminPermissions), so
+    # this role, and only it, must create the cluster: tools.preflight checks the caller is this role.
+    deploy_role_arn: RoleArn = Field(
+        description="the role that runs `pulumi up` (cluster admin as its creator; never in adminRoleArns)"
+    )
+    preview_role_arn: RoleArn = Field(
+        description="the role of pull-request previews: read-only in AWS, AmazonEKSViewPolicy in the cluster"
+    )
 
 
 class ClusterSettings(Model):
-    # Defaults to <project>-<stack>. Every physical name derives from it (settings/names.py).
-    name: Optional[ClusterName] = None
-    version: str
-    endpoint: EndpointSettings = EndpointSettings()
-    log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = [
-        "api", "audit", "authenticator"]
-    log_retention_days: int = 30
-    admin_role_arns: list[RoleArn] = []
-    deletion_protection: bool = False
-    # Override one pinned add-on version (e.g. to take a patch release before the table is updated).
-    addon_versions: dict[Literal["vpc-cni", "coredns", "kube-proxy"], str] = {}
+    name: ClusterName | None = Field(
+        None, description="the EKS cluster's name (default `<project>-<stack>`); prefixes every physical name"
+    )
+    version: str = Field(description="Kubernetes version, one with pinned add-ons in settings/addons.py")
+    endpoint: EndpointSettings = Field(EndpointSettings(), description="who may reach the API server")
+    log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        ["api", "audit", "authenticator"], description="control-plane log types"
+    )
+    log_retention_days: int = Field(
+        30, description="retention of `/aws/eks/<cluster>/cluster`, a CloudWatch period"
+    )
+    admin_role_arns: list[RoleArn] = Field([], description="roles given the cluster-admin access policy")
+    deletion_protection: bool = Field(False, description="EKS deletion protection")
+    addon_versions: dict[str, str] = Field(
+        {},
+        description="override a pinned EKS add-on version (a patch release before settings/addons.py has it)",
+    )
 
     @field_validator("version")
     @classmethod
     def _pinned_and_known(cls, version: str) -> str:
-        if version not in ADDON_VERSIONS:
-            raise rule(f'"{version}" must be one of the Kubernetes versions with pinned add-ons: '
-                       f"{', '.join(sorted(ADDON_VERSIONS))} (settings/models.py ADDON_VERSIONS)")
+        if version not in addons.kubernetes_versions():
+            raise rule(
+                f'"{version}" must be one of the Kubernetes versions with pinned add-ons: '
+                f"{', '.join(addons.kubernetes_versions())} (settings/addons.py)"
+            )
         return version
+
+    @field_validator("addon_versions")
+    @classmethod
+    def _known_addons(cls, overrides: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(overrides) - set(addons.MANAGED))
+        if unknown:
+            raise rule(
+                f"{unknown} are not EKS add-ons of this platform ({', '.join(sorted(addons.MANAGED))})"
+            )
+        return overrides
 
     @field_validator("log_retention_days")
     @classmethod
     def _cloudwatch_period(cls, days: int) -> int:
         if days not in LOG_RETENTION_DAYS:
-            raise rule(f"{days} is not a CloudWatch Logs retention period; use one of "
-                       f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+            raise rule(
+                f"{days} is not a CloudWatch Logs retention period; use one of "
+                f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
         return days
 
     @property
     def addons(self) -> dict[str, str]:
-        return {**ADDON_VERSIONS[self.version], **self.addon_versions}
+        """The version of every EKS managed add-on in this stack: the pin for its Kubernetes version, or the
+        stack's override."""
+        return {
+            name: self.addon_versions.get(name, addon.versions[self.version])
+            for name, addon in addons.MANAGED.items()
+        }
 
 
 class Taint(Model):
-    key: Annotated[str, matching(LABEL_KEY.pattern, "a Kubernetes label key such as team or example.com/team")]
-    value: Annotated[str, matching(LABEL_VALUE.pattern, "a Kubernetes label value (letters, digits, '-', '_', "
-                                   "'.'; at most 63)")] = ""
-    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+    key: Annotated[
+        str, matching(LABEL_KEY.pattern, "a Kubernetes label key such as team or example.com/team")
+    ] = Field(description="taint key")
+    value: Annotated[
+        str,
+        matching(
+            LABEL_VALUE.pattern, "a Kubernetes label value (letters, digits, '-', '_', '.'; at most 63)"
+        ),
+    ] = Field("", description="taint value")
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(description="taint effect")
 
 
-InstanceType = Annotated[str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")]
+InstanceType = Annotated[
+    str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as m6i.large")
+]
 
 
 def architecture(instance_type: str) -> str:
@@ -177,26 +275,38 @@ def ami_architecture(ami_type: str) -> str:
 
 
 class NodeGroupSettings(Model):
-    instance_types: list[InstanceType] = Field(min_length=1)
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD",
-                      "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] = "AL2023_x86_64_STANDARD"
-    min_size: int = Field(ge=0)
-    max_size: int = Field(ge=1, le=450)
-    desired_size: Optional[int] = None
-    disk_size_gib: int = Field(30, ge=20, le=16384, alias="diskSizeGiB")
-    max_unavailable: int = Field(1, ge=1, le=100)
-    labels: dict[str, str] = {}
-    taints: list[Taint] = []
+    instance_types: list[InstanceType] = Field(
+        min_length=1, description="EC2 instance types, of the AMI's architecture"
+    )
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field(
+        "ON_DEMAND", description="on-demand or spot instances"
+    )
+    ami_type: Literal[
+        "AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"
+    ] = Field("AL2023_x86_64_STANDARD", description="node image family")
+    min_size: int = Field(ge=0, description="fewest nodes")
+    max_size: int = Field(ge=1, le=450, description="most nodes")
+    desired_size: int | None = Field(None, description="nodes at creation (default minSize)")
+    disk_size_gib: int = Field(
+        30, ge=20, le=16384, alias="diskSizeGiB", description="encrypted gp3 root volume, GiB"
+    )
+    max_unavailable: int = Field(1, ge=1, le=100, description="nodes replaced at once in a rolling update")
+    labels: dict[str, str] = Field({}, description="Kubernetes labels of the nodes")
+    taints: list[Taint] = Field([], description="Kubernetes taints of the nodes ({key, value, effect})")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "NodeGroupSettings":
+    def _consistent(self) -> NodeGroupSettings:
         problems: list[tuple[str | None, str]] = []
         if self.min_size > self.max_size:
             problems.append(("minSize", f"{self.min_size} is greater than maxSize {self.max_size}"))
         if self.desired_size is not None and not self.min_size <= self.desired_size <= self.max_size:
-            problems.append(("desiredSize", f"{self.desired_size} must lie between minSize {self.min_size} and "
-                                            f"maxSize {self.max_size}"))
+            problems.append(
+                (
+                    "desiredSize",
+                    f"{self.desired_size} must lie between minSize {self.min_size} and "
+                    f"maxSize {self.max_size}",
+                )
+            )
         for key, value in self.labels.items():
             if not LABEL_KEY.match(key) or not LABEL_VALUE.match(value) or len(value) > 63:
                 problems.append(("labels", f'"{key}": "{value}" is not a valid Kubernetes label'))
@@ -204,8 +314,13 @@ class NodeGroupSettings(Model):
         mismatched = [t for t in self.instance_types if architecture(t) != wanted]
         if mismatched:
             # EKS accepts the group; its instances then never boot the image and never join.
-            problems.append(("instanceTypes", f"{mismatched} are not {wanted} instances, but amiType "
-                                              f"{self.ami_type} is {wanted}: the nodes would never join"))
+            problems.append(
+                (
+                    "instanceTypes",
+                    f"{mismatched} are not {wanted} instances, but amiType "
+                    f"{self.ami_type} is {wanted}: the nodes would never join",
+                )
+            )
         if problems:
             raise rules(problems)
         return self
@@ -221,38 +336,55 @@ def _immutable(tag: str) -> str:
     return tag
 
 
-ImageTag = Annotated[str, matching(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
-                                   "an image tag: letters, digits, '_', '.', '-', at most 128, not starting "
-                                   "with '.' or '-'"), AfterValidator(_immutable)]
+ImageTag = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+        "an image tag: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
+    ),
+    AfterValidator(_immutable),
+]
 Digest = Annotated[str, matching(r"sha256:[a-f0-9]{64}", "an image digest: sha256: and 64 hex digits")]
 
 
 class Canary(Model):
-    tag: ImageTag
-    replicas: int = Field(1, ge=1, le=10)
+    tag: ImageTag = Field(description="the canary's image tag")
+    replicas: int = Field(1, ge=1, le=10, description="fixed replicas of the canary Deployment")
 
 
 class ReplicaBounds(Model):
-    min_replicas: Optional[int] = Field(None, ge=1, le=100)
-    max_replicas: Optional[int] = Field(None, ge=1, le=500)
+    min_replicas: int | None = Field(None, ge=1, le=100, description="HPA minimum in this stack")
+    max_replicas: int | None = Field(None, ge=1, le=500, description="HPA maximum in this stack")
 
 
 class ApiStackSettings(Model):
     """The per-environment values of one API (``picturesocial:apis.<name>``)."""
 
-    tag: ImageTag
-    digest: Optional[Digest] = None
-    replicas: Optional[ReplicaBounds] = None
-    # Replaces the catalog's requests and limits in this stack (validated like the catalog's).
-    resources: Optional[Resources] = None
-    canary: Optional[Canary] = None
+    tag: ImageTag = Field(description="the API's image tag in this stack, never latest")
+    digest: Digest | None = Field(None, description="pin the image by digest too (tools.preflight --pin)")
+    replicas: ReplicaBounds | None = Field(
+        None, description="HPA bounds in this stack (default: the catalog's)"
+    )
+    resources: Resources | None = Field(
+        None, description="requests and limits in this stack (default: the catalog's)"
+    )
+    canary: Canary | None = Field(
+        None, description="a second Deployment `<name>-canary` behind the same Service"
+    )
 
 
 class RegistrySettings(Model):
-    # Deleting a repository that still holds images must fail outside dev (eks-baseline Registry).
-    force_delete: bool = False
-    keep_tagged_images: int = Field(30, ge=1, le=1000)
-    untagged_expiry_days: int = Field(7, ge=1, le=365)
+    # Deleting a repository that still holds images must fail outside dev.
+    force_delete: bool = Field(
+        False, description="let `destroy` delete repositories holding images (dev only)"
+    )
+    keep_tagged_images: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="tagged images kept per repository, besides the deployed tags (never expired)",
+    )
+    untagged_expiry_days: int = Field(7, ge=1, le=365, description="days after which untagged images expire")
 
 
 AccountId = Annotated[str, matching(r"\d{12}", "a 12-digit AWS account id (quote it in YAML)")]
@@ -266,37 +398,59 @@ class StackSettings(Model):
 
     project: str
     stack: Name
-    region: Region = Field(alias="aws:region")
-    allowed_account_ids: list[AccountId] = Field(alias="aws:allowedAccountIds", min_length=1)
-    network: NetworkSettings = Field(NetworkSettings(), alias="picturesocial:network")
-    cluster: ClusterSettings = Field(alias="picturesocial:cluster")
-    node_groups: dict[Name, NodeGroupSettings] = Field(alias="picturesocial:nodeGroups", min_length=1)
-    apis: dict[Name, ApiStackSettings] = Field(alias="picturesocial:apis")
-    registry: RegistrySettings = Field(RegistrySettings(), alias="picturesocial:registry")
-    ci: CiSettings = Field(alias="picturesocial:ci")
-    # Protect (pulumi `protect`) the cluster and, in later layers, namespaces and data stores.
-    # The KMS key and the ECR repositories are protected in every stack regardless.
-    protect: bool = Field(True, alias="picturesocial:protect")
+    region: Region = Field(alias="aws:region", description="the region of every resource")
+    allowed_account_ids: list[AccountId] = Field(
+        alias="aws:allowedAccountIds", min_length=1, description="the AWS provider refuses any other account"
+    )
+    network: NetworkSettings = Field(NetworkSettings(), alias="picturesocial:network", description="the VPC")
+    cluster: ClusterSettings = Field(alias="picturesocial:cluster", description="the EKS control plane")
+    node_groups: dict[Name, NodeGroupSettings] = Field(
+        alias="picturesocial:nodeGroups", min_length=1, description="managed node groups, by name"
+    )
+    apis: dict[Name, ApiStackSettings] = Field(
+        alias="picturesocial:apis", description="every API of the catalog, by name: its values here"
+    )
+    registry: RegistrySettings = Field(
+        RegistrySettings(), alias="picturesocial:registry", description="the ECR repositories"
+    )
+    ci: CiSettings = Field(alias="picturesocial:ci", description="who deploys and previews, from where")
+    protect: bool = Field(
+        True,
+        alias="picturesocial:protect",
+        description="`protect` the stateful resources (VPC, cluster and its KMS key, ECR "
+        "repositories, bucket, table, namespaces); false only where losing them is "
+        "harmless (dev)",
+    )
 
     @model_validator(mode="after")
-    def _identities_are_this_accounts_and_distinct(self) -> "StackSettings":
+    def _identities_are_this_accounts_and_distinct(self) -> StackSettings:
         problems: list[tuple[str | None, str]] = []
         account = self.allowed_account_ids[0]
-        roles = {"picturesocial:ci.deployRoleArn": self.ci.deploy_role_arn,
-                 "picturesocial:ci.previewRoleArn": self.ci.preview_role_arn}
+        roles = {
+            "picturesocial:ci.deployRoleArn": self.ci.deploy_role_arn,
+            "picturesocial:ci.previewRoleArn": self.ci.preview_role_arn,
+        }
         for key, arn in roles.items():
             if arn.split(":")[4] not in self.allowed_account_ids:
                 problems.append((key, f'"{arn}" is not a role of this stack\'s account {account}'))
         if self.ci.deploy_role_arn == self.ci.preview_role_arn:
-            problems.append(("picturesocial:ci.previewRoleArn", "is the deploy role: pull requests would preview "
-                                                                 "with the identity that deploys"))
+            problems.append(
+                (
+                    "picturesocial:ci.previewRoleArn",
+                    "is the deploy role: pull requests would preview with the identity that deploys",
+                )
+            )
         for i, arn in enumerate(self.cluster.admin_role_arns):
             if arn == self.ci.deploy_role_arn:
                 # EKS already made it admin as the cluster's creator: a second access entry is a 409 on
                 # CreateAccessEntry (pulumi-eks sets bootstrapClusterCreatorAdminPermissions).
-                problems.append((f"picturesocial:cluster.adminRoleArns[{i}]",
-                                 f'"{arn}" is picturesocial:ci.deployRoleArn, admin already as the cluster\'s '
-                                 "creator; remove it here"))
+                problems.append(
+                    (
+                        f"picturesocial:cluster.adminRoleArns[{i}]",
+                        f'"{arn}" is picturesocial:ci.deployRoleArn, admin already as the cluster\'s '
+                        "creator; remove it here",
+                    )
+                )
         if problems:
             raise rules(problems)
         return self
@@ -313,4 +467,3 @@ class StackSettings(Model):
     @property
     def tags(self) -> dict[str, str]:
         return {"project": self.project, "environment": self.stack, "managed-by": "pulumi"}
-

@@ -1,23 +1,22 @@
-"""YAML as the Pulumi CLI reads it: a key given twice is an error, not silently the last value."""
+"""YAML as the Pulumi CLI reads it: YAML 1.2 (`no` is a string, as in Go's yaml.v3), and a key given twice is
+an error, not silently the last value. ruamel.yaml's own duplicate-key check does the refusing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f'duplicate key "{key}" (line {key_node.start_mark.line + 1})', key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+__all__ = ["YAMLError", "load", "problem"]
 
 
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    return YAML(typ="safe").load(text)
+
+
+def problem(exc: YAMLError) -> str:
+    """One line: what is wrong, and on which line."""
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{what} (line {mark.line + 1})" if mark is not None else what

@@ -48,7 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
             path = _cache_file(project, stack)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)}))
+            path.write_text(
+                json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)})
+            )
 
 
 def _load(project: str, stack: str) -> Graph:
@@ -56,8 +58,14 @@ def _load(project: str, stack: str) -> Graph:
     if not path.exists():  # run without the controller's hook (e.g. `pytest -p no:...`): synthesize here
         return synthesize(stack, root=PROJECTS[project])
     body = json.loads(path.read_text())
-    return Graph(body["project"], body["stack"], body["resources"], body["outputs"], config=body["config"],
-                 fakes=set(body["fakes"]))
+    return Graph(
+        body["project"],
+        body["stack"],
+        body["resources"],
+        body["outputs"],
+        config=body["config"],
+        fakes=set(body["fakes"]),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +91,13 @@ def fixture_config(stack: str) -> dict[str, Any]:
 
 def synth_fixture(stack: str, **overrides: Any) -> Graph:
     """The fixture stack with whole config keys replaced (``picturesocial:network`` -> ``network``)."""
-    return synthesize(stack, root=FIXTURE, config_overrides={
-        (key if ":" in key else f"picturesocial:{key}"): value for key, value in overrides.items()})
+    return synthesize(
+        stack,
+        root=FIXTURE,
+        config_overrides={
+            (key if ":" in key else f"picturesocial:{key}"): value for key, value in overrides.items()
+        },
+    )
 
 
 @pytest.fixture
@@ -98,8 +111,13 @@ def project_copy(tmp_path: Path):
         for name in ("__main__.py", "Pulumi.yaml"):
             if not (root / name).exists():
                 (root / name).symlink_to(ROOT / name)
-        text = catalog if isinstance(catalog, str) else yaml.safe_dump(
-            catalog or yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text()), sort_keys=False)
+        text = (
+            catalog
+            if isinstance(catalog, str)
+            else yaml.safe_dump(
+                catalog or yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text()), sort_keys=False
+            )
+        )
         (root / "workloads" / "catalog.yaml").write_text(text)
         for stack in discover(FIXTURE):
             (root / f"Pulumi.{stack}.yaml").write_text((FIXTURE / f"Pulumi.{stack}.yaml").read_text())

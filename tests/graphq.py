@@ -34,15 +34,22 @@ def inputs(graph: Graph, typ: str) -> list[dict[str, Any]]:
 
 def k8s(graph: Graph, typ: str, name: str, namespace: str | None = None) -> dict[str, Any]:
     """The manifest of the Kubernetes object ``namespace/name`` of ``typ``."""
-    found = [m for m in inputs(graph, typ) if m["metadata"]["name"] == name
-             and (namespace is None or m["metadata"].get("namespace") == namespace)]
+    found = [
+        m
+        for m in inputs(graph, typ)
+        if m["metadata"]["name"] == name
+        and (namespace is None or m["metadata"].get("namespace") == namespace)
+    ]
     assert len(found) == 1, f"expected one {typ} {namespace}/{name}, found {len(found)}"
     return found[0]
 
 
 def containers(graph: Graph) -> dict[str, dict[str, Any]]:
     """The first container of every Deployment, by Deployment name."""
-    return {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0] for d in inputs(graph, DEPLOYMENT)}
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]
+        for d in inputs(graph, DEPLOYMENT)
+    }
 
 
 def reaches(graph: Graph, start: str, target: str) -> bool:
@@ -61,3 +68,28 @@ def reaches(graph: Graph, start: str, target: str) -> bool:
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def resource(
+    typ: str,
+    name: str,
+    inputs: dict[str, Any],
+    *,
+    protect: bool = False,
+    dependencies: tuple[str, ...] | list[str] = (),
+) -> dict[str, Any]:
+    """A hand-built graph record, for feeding a policy a case the program never produces."""
+    return {
+        "urn": f"urn:pulumi:bad::picturesocial::{typ}::{name}",
+        "type": typ,
+        "name": name,
+        "inputs": inputs,
+        "protect": protect,
+        "parent": None,
+        "custom": True,
+        "remote": False,
+        "ignoreChanges": [],
+        "deleteBeforeReplace": False,
+        "aliases": [],
+        "dependencies": list(dependencies),
+    }

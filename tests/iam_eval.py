@@ -2,8 +2,9 @@
 
 No maintained Python library evaluates IAM conditions (moto's evaluator skips every operator but StringEquals,
 which would make a missing permission pass). This one knows the operators the project's policies use and
-refuses any other, so a test can never pass because a condition was ignored. Semantics: IAM user guide, "Policy
-evaluation logic" (an explicit Deny wins; otherwise an Allow whose Action, Resource and every Condition match).
+refuses any other, so a test can never pass because a condition was ignored. Semantics: IAM user guide,
+"Policy evaluation logic" (an explicit Deny wins; otherwise an Allow whose Action, Resource and every
+Condition match).
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def _operator(operator: str, key: str, wanted: list[str], context: dict[str, Any
         return any(_like(str(w), value) for w in wanted)
     if base == "Bool":
         return value.lower() == str(wanted[0]).lower()
-    raise ValueError(f"condition operator {operator} is not known to this evaluator: teach it, do not skip it")
+    raise ValueError(
+        f"condition operator {operator} is not known to this evaluator: teach it, do not skip it"
+    )
 
 
-def _statement_matches(statement: dict[str, Any], action: str, resource: str, context: dict[str, Any]) -> bool:
+def _statement_matches(
+    statement: dict[str, Any], action: str, resource: str, context: dict[str, Any]
+) -> bool:
     if "Action" in statement:
         if not any(_like(a.lower(), action.lower()) for a in _as_list(statement["Action"])):
             return False
@@ -63,10 +68,14 @@ def _statement_matches(statement: dict[str, Any], action: str, resource: str, co
     return True
 
 
-def allowed(policy: dict[str, Any], action: str, resource: str, context: dict[str, Any] | None = None) -> bool:
+def allowed(
+    policy: dict[str, Any], action: str, resource: str, context: dict[str, Any] | None = None
+) -> bool:
     """Whether ``policy`` allows ``action`` on ``resource`` with the request ``context`` (condition keys)."""
     context = context or {}
     statements = _as_list(policy["Statement"])
     if any(s["Effect"] == "Deny" and _statement_matches(s, action, resource, context) for s in statements):
         return False
-    return any(s["Effect"] == "Allow" and _statement_matches(s, action, resource, context) for s in statements)
+    return any(
+        s["Effect"] == "Allow" and _statement_matches(s, action, resource, context) for s in statements
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import FIXTURE
+
 from settings import aws_limits
 from tools import ROOT
 from tools.offline import SynthError, synthesize
@@ -18,18 +18,22 @@ def test_limits_come_from_botocores_service_models():
     assert aws_limits.limit("eks CreateCluster.name").max == 100
     assert aws_limits.limit("ecr CreateRepository.repositoryName").max == 256
     assert aws_limits.limit("logs CreateLogGroup.logGroupName").max == 512
-    assert aws_limits.check("Pictures/API", "ecr CreateRepository.repositoryName").startswith(
-        "not matching AWS's pattern")
+    assert str(aws_limits.check("Pictures/API", "ecr CreateRepository.repositoryName")).startswith(
+        "not matching AWS's pattern"
+    )
 
 
 def test_documented_limits_fill_only_what_the_models_leave_out():
     table = yaml.safe_load((ROOT / "settings/data/aws_names.yaml").read_text())
     for member in table["documented"]:
         found = aws_limits.limit(member)  # raises if the model grew a constraint of its own
-        assert found.documented and member in found.source and "botocore's model sets no limit" in found.source
+        assert (
+            found.documented and member in found.source and "botocore's model sets no limit" in found.source
+        )
     assert aws_limits.check("a" * 33, "elbv2 CreateLoadBalancer.Name") == (
         "33 characters long; AWS allows at most 32 (elbv2 CreateLoadBalancer.Name: ELB API reference, "
-        "CreateLoadBalancer Name; botocore's model sets no limit)")
+        "CreateLoadBalancer Name; botocore's model sets no limit)"
+    )
 
 
 @pytest.mark.live
@@ -49,7 +53,7 @@ def test_a_name_aws_would_refuse_is_found_in_a_graph(fixture_graphs):
     repository = fixture_graphs["small"].of_type("aws:ecr/repository:Repository")[0]
     inputs = {**repository["inputs"], "name": "picturesocial-dev/" + "x" * 250}
     (finding,) = aws_limits.check_resource(repository["type"], inputs)
-    assert finding.problem.startswith("268 characters long; AWS allows at most 256")
+    assert str(finding.problem).startswith("268 characters long; AWS allows at most 256")
 
 
 @pytest.mark.parametrize("exposed", [True, False])
@@ -58,7 +62,12 @@ def test_a_hundred_apis_with_the_longest_names_fit_or_are_refused_naming_the_api
     template = catalog["apis"]["greeter"]
     for i in range(100):
         name = f"a{i:02d}" + "x" * 60  # 63 characters: the longest DNS-1035 label
-        catalog["apis"][name] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i, "exposed": exposed}
+        catalog["apis"][name] = {
+            **template,
+            "namespace": f"domain-{i % 10}",
+            "port": 6000 + i,
+            "exposed": exposed,
+        }
     config = yaml.safe_load((FIXTURE / "Pulumi.small.yaml").read_text())["config"]
     config["picturesocial:apis"] = {name: {"tag": "1.0.0"} for name in catalog["apis"]}
     root = project_copy(catalog=catalog, stacks={"small": config})

@@ -1,11 +1,11 @@
-"""The control plane: pinned version, logging, encryption, access entries, endpoint, add-ons (fixture stacks)."""
+"""The control plane: pinned version, logging, encryption, access entries, endpoint, add-ons (fixture
+stacks)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from graphq import EKS, NODE_GROUP, one
 
 
@@ -41,26 +41,45 @@ def test_admins_and_the_preview_role_get_access_entries_and_the_deploy_role_none
     # bootstrapClusterCreatorAdminPermissions): an entry of its own would be a 409 on CreateAccessEntry.
     assert set(entries) == {"admin-operators", "admin-break-glass", "preview"}
     admins = {e["principalArn"]: e["accessPolicies"] for k, e in entries.items() if k.startswith("admin-")}
-    assert sorted(admins) == ["arn:aws:iam::210987654321:role/break-glass", "arn:aws:iam::210987654321:role/operators"]
+    assert sorted(admins) == [
+        "arn:aws:iam::210987654321:role/break-glass",
+        "arn:aws:iam::210987654321:role/operators",
+    ]
     for policies in admins.values():
-        assert policies == {"cluster-admin": {
-            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-            "accessScope": {"type": "cluster"}}}
-    assert entries["preview"] == {"principalArn": "arn:aws:iam::210987654321:role/picturesocial-preview",
-                                  "accessPolicies": {"view": {
-                                      "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
-                                      "accessScope": {"type": "cluster"}}}}
-    assert all(e["principalArn"] != "arn:aws:iam::210987654321:role/picturesocial-deploy" for e in entries.values())
+        assert policies == {
+            "cluster-admin": {
+                "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "accessScope": {"type": "cluster"},
+            }
+        }
+    assert entries["preview"] == {
+        "principalArn": "arn:aws:iam::210987654321:role/picturesocial-preview",
+        "accessPolicies": {
+            "view": {
+                "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                "accessScope": {"type": "cluster"},
+            }
+        },
+    }
+    assert all(
+        e["principalArn"] != "arn:aws:iam::210987654321:role/picturesocial-deploy" for e in entries.values()
+    )
 
 
 def test_the_endpoint_admits_the_deploy_runner_and_the_operators_only(fixture_graphs):
     small, large = eks(fixture_graphs["small"]), eks(fixture_graphs["large"])
     for cluster in (small, large):
         assert (cluster["endpointPrivateAccess"], cluster["endpointPublicAccess"]) == (True, True)
-    reference = next(r for r in fixture_graphs["small"].resources if r["type"] == "pulumi:pulumi:StackReference")
-    assert reference["id"] == "organization/picturesocial-bootstrap/small"  # the bootstrap stack of this account
+    reference = next(
+        r for r in fixture_graphs["small"].resources if r["type"] == "pulumi:pulumi:StackReference"
+    )
+    assert (
+        reference["id"] == "organization/picturesocial-bootstrap/small"
+    )  # the bootstrap stack of this account
     runner = small["publicAccessCidrs"][0]
-    assert runner.endswith("/32") and runner.removesuffix("/32") in fixture_graphs["small"].fakes  # made up offline
+    assert (
+        runner.endswith("/32") and runner.removesuffix("/32") in fixture_graphs["small"].fakes
+    )  # made up offline
     assert small["publicAccessCidrs"][1:] == ["52.94.133.0/24"]
     assert len(large["publicAccessCidrs"]) == 1 and large["publicAccessCidrs"][0].endswith("/32")
 
@@ -119,8 +138,17 @@ def test_kubernetes_provider_has_a_stable_identity(fixture_graph):
 
 def test_stack_outputs(fixture_graph):
     outputs = fixture_graph.outputs
-    assert set(outputs) >= {"clusterName", "kubeconfig", "oidcProviderArn", "oidcProviderUrl", "vpcId",
-                            "privateSubnetIds", "publicSubnetIds", "repositoryUrls", "region"}
+    assert set(outputs) >= {
+        "clusterName",
+        "kubeconfig",
+        "oidcProviderArn",
+        "oidcProviderUrl",
+        "vpcId",
+        "privateSubnetIds",
+        "publicSubnetIds",
+        "repositoryUrls",
+        "region",
+    }
     assert outputs["clusterName"] == f"picturesocial-{fixture_graph.stack}"
     assert outputs["kubeconfig"] == "[secret]"
     assert outputs["oidcProviderArn"].startswith("arn:aws:iam::")

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import FIXTURE, fixture_config, synth_fixture
+
 from tools import ROOT
 from tools.diff import diff, main
 from tools.offline import synthesize
@@ -34,32 +34,47 @@ def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps
     apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
     changes = changes_of(fixture_graphs, "large", apis=apis)
     # The image, and the registry's lifecycle policy: it now keeps 2.0.1 instead of 2.0.0 from expiring.
-    assert kinds(changes) == [("update", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "greeter"),
-                              ("update", "kubernetes:apps/v1:Deployment", "greeter")]
+    assert kinds(changes) == [
+        ("update", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "greeter"),
+        ("update", "kubernetes:apps/v1:Deployment", "greeter"),
+    ]
     change = next(c for c in changes if c.type == "kubernetes:apps/v1:Deployment")
-    assert change.paths == ["spec.template.metadata.labels.app.kubernetes.io/version",
-                            "spec.template.spec.containers[0].image"]
-    assert change.values[1][1:] == ("210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
-                                    "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.1")
+    assert change.paths == [
+        "spec.template.metadata.labels.app.kubernetes.io/version",
+        "spec.template.spec.containers[0].image",
+    ]
+    assert change.values[1][1:] == (
+        "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
+        "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.1",
+    )
 
 
 def test_raising_a_node_groups_max_size_is_one_in_place_update(fixture_graphs):
     groups = fixture_config("large")["picturesocial:nodeGroups"]
-    changes = changes_of(fixture_graphs, "large", nodeGroups={**groups, "general": {**groups["general"], "maxSize": 12}})
+    changes = changes_of(
+        fixture_graphs, "large", nodeGroups={**groups, "general": {**groups["general"], "maxSize": 12}}
+    )
     assert kinds(changes) == [("update", "aws:eks/nodeGroup:NodeGroup", "general")]
-    assert changes[0].paths == ["scalingConfig.maxSize"] and changes[0].values == [("scalingConfig.maxSize", 9, 12)]
+    assert changes[0].paths == ["scalingConfig.maxSize"] and changes[0].values == [
+        ("scalingConfig.maxSize", 9, 12)
+    ]
     assert not changes[0].guarded
 
 
 def test_changing_instance_types_replaces_that_node_group_only(fixture_graphs):
     groups = fixture_config("large")["picturesocial:nodeGroups"]
-    changes = changes_of(fixture_graphs, "large",
-                         nodeGroups={**groups, "general": {**groups["general"], "instanceTypes": ["m7i.large"]}})
+    changes = changes_of(
+        fixture_graphs,
+        "large",
+        nodeGroups={**groups, "general": {**groups["general"], "instanceTypes": ["m7i.large"]}},
+    )
     # Auto-named, so the new group is created before the old one is drained: no acknowledgement needed.
     assert kinds(changes) == [("replace", "aws:eks/nodeGroup:NodeGroup", "general")]
 
 
-def test_a_new_vpc_cidr_replaces_everything_that_depends_on_the_subnets_and_the_guard_stops_it(fixture_graphs):
+def test_a_new_vpc_cidr_replaces_everything_that_depends_on_the_subnets_and_the_guard_stops_it(
+    fixture_graphs,
+):
     network = {**fixture_config("small")["picturesocial:network"], "cidr": "10.51.0.0/16"}
     changes = changes_of(fixture_graphs, "small", network=network)
     replaced = {c.urn.rsplit("::", 1)[-1]: c for c in changes if c.kind == "replace"}
@@ -68,7 +83,10 @@ def test_a_new_vpc_cidr_replaces_everything_that_depends_on_the_subnets_and_the_
     subnets = {"private-use1-az1", "private-use1-az2", "public-use1-az1", "public-use1-az2"}
     assert subnets <= set(replaced)
     assert replaced["general"].because == sorted(
-        c.urn for c in changes if c.urn.endswith(("::private-use1-az1", "::private-use1-az2")) and "Subnet" in c.type)
+        c.urn
+        for c in changes
+        if c.urn.endswith(("::private-use1-az1", "::private-use1-az2")) and "Subnet" in c.type
+    )
     assert {c.urn.rsplit("::", 1)[-1] for c in changes if c.guarded} == {"vpc", "eks"}
 
 
@@ -80,7 +98,9 @@ def graph_dirs(fixture_graphs, tmp_path):
     changed = body(fixture_graphs["large"])
     changed["resources"] = [r for r in changed["resources"] if r["type"] != "aws:dynamodb/table:Table"]
     (new / "graph.json").write_text(json.dumps(changed))
-    table_urn = next(r["urn"] for r in fixture_graphs["large"].resources if r["type"] == "aws:dynamodb/table:Table")
+    table_urn = next(
+        r["urn"] for r in fixture_graphs["large"].resources if r["type"] == "aws:dynamodb/table:Table"
+    )
     return old, new, table_urn
 
 
@@ -89,8 +109,10 @@ def test_guard_exits_3_when_a_table_would_be_deleted_and_prints_a_shell_ready_al
     assert main([str(old), str(new)]) == 3
     out = capsys.readouterr().out
     assert f"- delete {urn}" in out
-    assert f"blocked: delete of aws:dynamodb/table:Table {urn} (protected or stateful; acknowledge with " \
-           f"--allow '{urn}')" in out
+    assert (
+        f"blocked: delete of aws:dynamodb/table:Table {urn} (protected or stateful; acknowledge with "
+        f"--allow '{urn}')" in out
+    )
     last = out.strip().splitlines()[-1]
     assert last.startswith("0 to create, 0 to update, 0 to replace, 1 to delete, ")
 
@@ -145,8 +167,13 @@ def test_a_replaced_provider_replaces_what_it_manages(fixture_graphs):
 
 @pytest.mark.slow
 def test_diff_against_a_git_ref_synthesizes_both_sides():
-    result = subprocess.run([sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev"], cwd=ROOT,
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode in (0, 3), result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "== dev: HEAD -> working tree"

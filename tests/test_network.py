@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-
 from conftest import synth_fixture
 from graphq import NODE_GROUP, SUBNET
+
 from infra.network import choose_zones, subnet_plan
 from tools.offline import SynthError
 
@@ -15,11 +15,19 @@ ZONES = {"small": 2, "large": 3}
 
 
 def private_subnet_ids(fixture_graph):
-    return {r["id"] for r in fixture_graph.of_type(SUBNET) if r["inputs"]["tags"].get("kubernetes.io/role/internal-elb") == "1"}
+    return {
+        r["id"]
+        for r in fixture_graph.of_type(SUBNET)
+        if r["inputs"]["tags"].get("kubernetes.io/role/internal-elb") == "1"
+    }
 
 
 def public_subnet_ids(fixture_graph):
-    return {r["id"] for r in fixture_graph.of_type(SUBNET) if r["inputs"]["tags"].get("kubernetes.io/role/elb") == "1"}
+    return {
+        r["id"]
+        for r in fixture_graph.of_type(SUBNET)
+        if r["inputs"]["tags"].get("kubernetes.io/role/elb") == "1"
+    }
 
 
 def test_node_groups_span_every_private_subnet(fixture_graph):
@@ -54,7 +62,10 @@ def test_per_az_nat_keeps_each_zone_on_its_own_gateway(fixture_graphs):
     for assoc in prod.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
         table_zone[assoc["inputs"]["routeTableId"]] = zone_of[assoc["inputs"]["subnetId"]]
     for route in routes:
-        assert zone_of[nat_subnet[route["inputs"]["natGatewayId"]]] == table_zone[route["inputs"]["routeTableId"]]
+        assert (
+            zone_of[nat_subnet[route["inputs"]["natGatewayId"]]]
+            == table_zone[route["inputs"]["routeTableId"]]
+        )
 
 
 def test_subnets_carry_load_balancer_discovery_and_cluster_tags(fixture_graph):
@@ -70,15 +81,22 @@ def test_subnets_carry_load_balancer_discovery_and_cluster_tags(fixture_graph):
 
 
 def test_subnets_lie_inside_the_vpc_and_never_overlap(fixture_graph):
-    vpc = ipaddress.ip_network(fixture_graph.of_type("aws:ec2/vpc:Vpc")[0]["inputs"]["cidrBlock"])
-    nets = [ipaddress.ip_network(s["inputs"]["cidrBlock"]) for s in fixture_graph.of_type(SUBNET)]
+    vpc = ipaddress.IPv4Network(fixture_graph.of_type("aws:ec2/vpc:Vpc")[0]["inputs"]["cidrBlock"])
+    nets = [ipaddress.IPv4Network(s["inputs"]["cidrBlock"]) for s in fixture_graph.of_type(SUBNET)]
     assert all(n.subnet_of(vpc) for n in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
 def test_adding_a_zone_does_not_renumber_existing_subnets(fixture_graphs):
-    wider = synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 3, "natGateways": "single",
-                                            "vpcEndpoints": False})
+    wider = synth_fixture(
+        "small",
+        network={
+            "cidr": "10.50.0.0/16",
+            "availabilityZones": 3,
+            "natGateways": "single",
+            "vpcEndpoints": False,
+        },
+    )
     before = {s["name"]: s["inputs"]["cidrBlock"] for s in fixture_graphs["small"].of_type(SUBNET)}
     after = {s["name"]: s["inputs"]["cidrBlock"] for s in wider.of_type(SUBNET)}
     assert set(after) - set(before) == {"private-use1-az4", "public-use1-az4"}
@@ -86,9 +104,9 @@ def test_adding_a_zone_does_not_renumber_existing_subnets(fixture_graphs):
 
 
 def test_subnet_plan_for_the_reference_vpc():
-    plan = subnet_plan(ipaddress.ip_network("10.0.0.0/16"), 0)
+    plan = subnet_plan(ipaddress.IPv4Network("10.0.0.0/16"), 0)
     assert (str(plan.private), str(plan.public)) == ("10.0.0.0/19", "10.0.192.0/22")
-    last = subnet_plan(ipaddress.ip_network("10.0.0.0/16"), 5)
+    last = subnet_plan(ipaddress.IPv4Network("10.0.0.0/16"), 5)
     assert (str(last.private), str(last.public)) == ("10.0.160.0/19", "10.0.212.0/22")
 
 
@@ -112,26 +130,52 @@ def test_node_groups_wait_for_their_subnets_egress(fixture_graph):
 
 
 def test_subnets_are_placed_by_zone_id_and_never_where_eks_refuses_the_control_plane(fixture_graphs):
-    # The fake cloud answers like a real us-east-1 account: names a-f map to use1-az4, az6, az1, az2, az3, az5.
-    # use1-az3 (zone e) is one EKS refuses: three zones are az1, az2, az4, and a fourth skips az3 for az5.
-    wider = synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 4, "natGateways": "single",
-                                            "vpcEndpoints": False})
+    # The fake cloud answers like a real us-east-1 account: names a-f map to use1-az4, az6, az1, az2, az3,
+    # az5. use1-az3 (zone e) is one EKS refuses: three zones are az1, az2, az4, and a fourth skips az3 for
+    # az5.
+    wider = synth_fixture(
+        "small",
+        network={
+            "cidr": "10.50.0.0/16",
+            "availabilityZones": 4,
+            "natGateways": "single",
+            "vpcEndpoints": False,
+        },
+    )
     zones = {s["inputs"]["availabilityZoneId"] for s in wider.of_type(SUBNET)}
     assert zones == {"use1-az1", "use1-az2", "use1-az4", "use1-az5"}
     assert all("availabilityZone" not in s["inputs"] for s in wider.of_type(SUBNET))  # never by name
     assert {s["name"] for s in fixture_graphs["large"].of_type(SUBNET)} == {
-        f"{kind}-euw1-az{n}" for kind in ("private", "public") for n in (1, 2, 3)}
+        f"{kind}-euw1-az{n}" for kind in ("private", "public") for n in (1, 2, 3)
+    }
 
 
 def test_zone_choice_skips_the_zones_eks_refuses():
-    assert choose_zones(["use1-az3", "use1-az1", "use1-az6", "use1-az2"], 3) == ["use1-az1", "use1-az2", "use1-az6"]
+    assert choose_zones(["use1-az3", "use1-az1", "use1-az6", "use1-az2"], 3) == [
+        "use1-az1",
+        "use1-az2",
+        "use1-az6",
+    ]
     assert choose_zones(["usw1-az1", "usw1-az2", "usw1-az3"], 3) == ["usw1-az1", "usw1-az3"]
-    assert choose_zones(["cac1-az1", "cac1-az2", "cac1-az3", "cac1-az4"], 3) == ["cac1-az1", "cac1-az2", "cac1-az4"]
+    assert choose_zones(["cac1-az1", "cac1-az2", "cac1-az3", "cac1-az4"], 3) == [
+        "cac1-az1",
+        "cac1-az2",
+        "cac1-az4",
+    ]
 
 
 def test_too_few_usable_zones_stop_with_one_line():
     with pytest.raises(SynthError) as caught:
-        synth_fixture("small", network={"cidr": "10.50.0.0/16", "availabilityZones": 6, "natGateways": "single",
-                                        "vpcEndpoints": False})
-    assert str(caught.value) == ("picturesocial:network.availabilityZones: 6 is more than the 5 zones of us-east-1 that "
-                                 "EKS accepts (use1-az1, use1-az2, use1-az4, use1-az5, use1-az6)")
+        synth_fixture(
+            "small",
+            network={
+                "cidr": "10.50.0.0/16",
+                "availabilityZones": 6,
+                "natGateways": "single",
+                "vpcEndpoints": False,
+            },
+        )
+    assert str(caught.value) == (
+        "picturesocial:network.availabilityZones: 6 is more than the 5 zones of us-east-1 that "
+        "EKS accepts (use1-az1, use1-az2, use1-az4, use1-az5, use1-az6)"
+    )

@@ -22,7 +22,11 @@ def test_every_root_volume_is_encrypted_gp3_of_the_configured_size(fixture_graph
 def test_one_node_group_per_entry_through_its_own_launch_template(fixture_graph):
     templates = {t["name"]: t for t in fixture_graph.of_type(LAUNCH_TEMPLATE)}
     groups = {g["name"]: g for g in fixture_graph.of_type(NODE_GROUP)}
-    assert set(groups) == set(templates) == ({"general"} if fixture_graph.stack == "small" else {"general", "arm"})
+    assert (
+        set(groups)
+        == set(templates)
+        == ({"general"} if fixture_graph.stack == "small" else {"general", "arm"})
+    )
     for name, group in groups.items():
         assert group["inputs"]["launchTemplate"]["id"] == templates[name]["id"]
         assert "diskSize" not in group["inputs"]  # set in the launch template, or EKS rejects the group
@@ -43,8 +47,12 @@ def test_node_groups_follow_the_stack_settings(fixture_graphs):
 
 
 def test_rolling_updates_are_bounded(fixture_graphs):
-    assert one(fixture_graphs["small"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {"maxUnavailable": 1}
-    assert one(fixture_graphs["large"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {"maxUnavailable": 2}
+    assert one(fixture_graphs["small"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {
+        "maxUnavailable": 1
+    }
+    assert one(fixture_graphs["large"], NODE_GROUP, "general")["inputs"]["updateConfig"] == {
+        "maxUnavailable": 2
+    }
 
 
 def test_node_groups_are_auto_named_so_replacements_can_be_created_first(fixture_graph):
@@ -53,8 +61,14 @@ def test_node_groups_are_auto_named_so_replacements_can_be_created_first(fixture
 
 
 def test_nodes_get_read_only_registry_access_and_nothing_broad(fixture_graph):
-    policies = {a["inputs"]["policyArn"].rsplit("/", 1)[-1]
-                for a in fixture_graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                if a["name"].startswith("node-role-")}
-    assert policies == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly",
-                        "AmazonSSMManagedInstanceCore"}
+    policies = {
+        a["inputs"]["policyArn"].rsplit("/", 1)[-1]
+        for a in fixture_graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a["name"].startswith("node-role-")
+    }
+    assert policies == {
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonSSMManagedInstanceCore",
+    }

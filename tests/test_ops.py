@@ -5,6 +5,7 @@ botocore's Stubber on the client the check uses for it."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -13,9 +14,9 @@ import sys
 import boto3
 import pytest
 from botocore.stub import Stubber
+from conftest import FIXTURE, fixture_config
 from moto import mock_aws
 
-from conftest import FIXTURE, fixture_config
 from tools import ROOT
 from tools import preflight as preflight_tool
 from tools import smoke as smoke_tool
@@ -42,14 +43,19 @@ def cloud(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
-    # A working AWS CLI v2 on the PATH (the kubeconfig runs `aws eks get-token`), and nothing else of the host's.
-    monkeypatch.setenv("PATH", str(fake_aws_cli(tmp_path, "aws-cli/2.36.24 Python/3.13.7 Linux/6.8 exe/x86_64")))
+    # A working AWS CLI v2 on the PATH (the kubeconfig runs `aws eks get-token`), and nothing else of the
+    # host's.
+    monkeypatch.setenv(
+        "PATH", str(fake_aws_cli(tmp_path, "aws-cli/2.36.24 Python/3.13.7 Linux/6.8 exe/x86_64"))
+    )
     with mock_aws():
         # As the workflows run it: with the deploy role's credentials (picturesocial:ci.deployRoleArn).
-        boto3.client("iam", region_name=REGION).create_role(RoleName="picturesocial-deploy",
-                                                            AssumeRolePolicyDocument="{}")
+        boto3.client("iam", region_name=REGION).create_role(
+            RoleName="picturesocial-deploy", AssumeRolePolicyDocument="{}"
+        )
         credentials = boto3.client("sts", region_name=REGION).assume_role(
-            RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy", RoleSessionName="deploy")["Credentials"]
+            RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy", RoleSessionName="deploy"
+        )["Credentials"]
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
         monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
@@ -70,14 +76,23 @@ def fake_aws_cli(directory, version_line: str | None):
 def push(session, api, tag):
     ecr = session.client("ecr")
     repo = f"{CLUSTER}/{api}"
-    try:
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
         ecr.create_repository(repositoryName=repo, imageTagMutability="IMMUTABLE")
-    except ecr.exceptions.RepositoryAlreadyExistsException:
-        pass
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                                      "digest": f"sha256:{api}{tag}"}, "layers": []})
-    return ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]["imageId"]["imageDigest"]
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1,
+                "digest": f"sha256:{api}{tag}",
+            },
+            "layers": [],
+        }
+    )
+    return ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
+        "imageDigest"
+    ]
 
 
 def push_all(session):
@@ -92,37 +107,55 @@ def run_preflight(session, config_file=None):
 
 # -- preflight ---------------------------------------------------------------------------------------
 
+
 def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
     push_all(cloud)
     assert preflight_tool.main(["small", "--project", str(FIXTURE)]) == 0
     out = capsys.readouterr().out
     assert "ok: 0 failed" in out
     report = run_preflight(cloud)
-    for check in ("credentials", "deploy identity", "account", "region", "AWS CLI", "image greeter:2.0.0",
-                  "image photos:3.1.0", "image thumbs:0.9.0", "quota: NAT gateways per AZ"):
+    for check in (
+        "credentials",
+        "deploy identity",
+        "account",
+        "region",
+        "AWS CLI",
+        "image greeter:2.0.0",
+        "image photos:3.1.0",
+        "image thumbs:0.9.0",
+        "quota: NAT gateways per AZ",
+    ):
         assert report.status(check) == "pass", check
     # moto has no EC2 Elastic IP quota: the documented fallback says so.
     assert report.status("quota: Elastic IPs") == "warn"
-    assert "EC2 default" in dict((r[0], r[2]) for r in report.rows)["quota: Elastic IPs"]
+    assert "EC2 default" in {r[0]: r[2] for r in report.rows}["quota: Elastic IPs"]
 
 
 def test_another_identity_than_the_deploy_role_fails(cloud, monkeypatch):
-    # Whoever creates the cluster is its admin for good: an operator's own credentials must not run `pulumi up`.
+    # Whoever creates the cluster is its admin for good: an operator's own credentials must not run `pulumi
+    # up`.
     boto3.client("iam", region_name=REGION).create_role(RoleName="operator", AssumeRolePolicyDocument="{}")
     credentials = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/operator", RoleSessionName="me")["Credentials"]
-    session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"], region_name=REGION,
-                            aws_secret_access_key=credentials["SecretAccessKey"],
-                            aws_session_token=credentials["SessionToken"])
+        RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/operator", RoleSessionName="me"
+    )["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        region_name=REGION,
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
     report = run_preflight(session)
     assert report.status("deploy identity") == "fail"
-    assert dict((r[0], r[2]) for r in report.rows)["deploy identity"] == (
+    assert {r[0]: r[2] for r in report.rows}["deploy identity"] == (
         f"running as arn:aws:iam::{DEV_ACCOUNT}:role/operator; `pulumi up` must run as "
-        f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy (picturesocial:ci.deployRoleArn)")
+        f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy (picturesocial:ci.deployRoleArn)"
+    )
 
 
-@pytest.mark.parametrize("version_line, status", [(None, "fail"), ("aws-cli/1.45.55 Python/3.11", "fail"),
-                                                  ("aws-cli/2.36.24 Python/3.13.7", "pass")])
+@pytest.mark.parametrize(
+    "version_line, status",
+    [(None, "fail"), ("aws-cli/1.45.55 Python/3.11", "fail"), ("aws-cli/2.36.24 Python/3.13.7", "pass")],
+)
 def test_the_aws_cli_the_kubeconfig_needs_is_checked(cloud, monkeypatch, tmp_path, version_line, status):
     monkeypatch.setenv("PATH", str(fake_aws_cli(tmp_path / "other", version_line)))
     assert run_preflight(cloud).status("AWS CLI") == status
@@ -138,8 +171,9 @@ def test_wrong_region_fails(cloud):
     push_all(cloud)
     config = settings_of()
     session = boto3.Session(region_name="eu-west-1")
-    report = preflight_tool.preflight(argparse.Namespace(pin=False, config=None, project=FIXTURE),
-                                      Aws(session, config.stack.region), config)
+    report = preflight_tool.preflight(
+        argparse.Namespace(pin=False, config=None, project=FIXTURE), Aws(session, config.stack.region), config
+    )
     assert report.status("region") == "fail"
     assert report.status("image photos:3.1.0") == "pass"  # calls still go to the stack's region
 
@@ -159,14 +193,14 @@ def test_a_digest_that_does_not_match_the_tag_fails(cloud, write_stack):
     apis = {**fixture_config("small")["picturesocial:apis"], "photos": {"tag": "3.1.0", "digest": wrong}}
     report = run_preflight(cloud, config_file=write_stack({"picturesocial:apis": apis}))
     assert report.status("image photos:3.1.0") == "fail"
-    assert wrong in dict((r[0], r[2]) for r in report.rows)["image photos:3.1.0"]
+    assert wrong in {r[0]: r[2] for r in report.rows}["image photos:3.1.0"]
 
 
 def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
     push(cloud, "greeter", "2.0.0")
     report = run_preflight(cloud)
     assert report.status("image photos:3.1.0") == "warn"
-    assert "created by this deployment" in dict((r[0], r[2]) for r in report.rows)["image photos:3.1.0"]
+    assert "created by this deployment" in {r[0]: r[2] for r in report.rows}["image photos:3.1.0"]
 
 
 def test_exhausted_elastic_ip_quota_fails(cloud):
@@ -182,8 +216,18 @@ def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
     push_all(cloud)
     ec2 = cloud.client("ec2")
     for _ in range(5):
-        ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
-            {"Key": "project", "Value": "picturesocial"}, {"Key": "environment", "Value": "small"}]}])
+        ec2.allocate_address(
+            Domain="vpc",
+            TagSpecifications=[
+                {
+                    "ResourceType": "elastic-ip",
+                    "Tags": [
+                        {"Key": "project", "Value": "picturesocial"},
+                        {"Key": "environment", "Value": "small"},
+                    ],
+                }
+            ],
+        )
     assert run_preflight(cloud).status("quota: Elastic IPs") == "warn"  # passes, with the fallback note
 
 
@@ -194,7 +238,9 @@ def test_pin_writes_digests_and_keeps_comments(cloud, tmp_path, capsys):
     path.write_text(original)
     assert preflight_tool.main(["small", "--project", str(FIXTURE), "--config", str(path), "--pin"]) == 0
     text = path.read_text()
-    assert text.splitlines()[0] == original.splitlines()[0] and text.splitlines()[0].startswith("# A dev-shaped")
+    assert text.splitlines()[0] == original.splitlines()[0] and text.splitlines()[0].startswith(
+        "# A dev-shaped"
+    )
     config = settings_of(path)
     assert {name: api.digest for name, api in config.apis.items()} == digests
     # Nothing but the three digests changed.
@@ -204,12 +250,20 @@ def test_pin_writes_digests_and_keeps_comments(cloud, tmp_path, capsys):
 
 def test_without_credentials_one_line_and_exit_1(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-            "AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(ROOT)}
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONPATH": str(ROOT),
+    }
     for tool in ("preflight", "smoke"):
-        result = subprocess.run([sys.executable, "-m", f"tools.{tool}", "small", "--project", str(FIXTURE)], cwd=ROOT,
-                                capture_output=True,
-                                text=True, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", f"tools.{tool}", "small", "--project", str(FIXTURE)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert result.returncode == 1
         assert result.stderr.startswith("error: no usable AWS credentials") and result.stderr.count("\n") == 1
         assert "Traceback" not in result.stderr and result.stdout == ""
@@ -217,30 +271,58 @@ def test_without_credentials_one_line_and_exit_1(tmp_path):
 
 # -- smoke ---------------------------------------------------------------------------------------------
 
+
 def deploy_cluster(session, version="1.33", nodes=2):
     eks = session.client("eks")
-    eks.create_cluster(name=CLUSTER, version=version, roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/eks",
-                       resourcesVpcConfig={"subnetIds": []})
-    nodegroup = eks.create_nodegroup(clusterName=CLUSTER, nodegroupName="general-abc1234",
-                                     nodeRole=f"arn:aws:iam::{DEV_ACCOUNT}:role/node", subnets=["subnet-1"],
-                                     scalingConfig={"minSize": 2, "maxSize": 4, "desiredSize": 2})["nodegroup"]
+    eks.create_cluster(
+        name=CLUSTER,
+        version=version,
+        roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/eks",
+        resourcesVpcConfig={"subnetIds": []},
+    )
+    nodegroup = eks.create_nodegroup(
+        clusterName=CLUSTER,
+        nodegroupName="general-abc1234",
+        nodeRole=f"arn:aws:iam::{DEV_ACCOUNT}:role/node",
+        subnets=["subnet-1"],
+        scalingConfig={"minSize": 2, "maxSize": 4, "desiredSize": 2},
+    )["nodegroup"]
     autoscaling = session.client("autoscaling")
-    autoscaling.create_launch_configuration(LaunchConfigurationName="nodes", ImageId="ami-12c6146b",
-                                            InstanceType="t3.medium")
-    autoscaling.create_auto_scaling_group(AutoScalingGroupName=nodegroup["resources"]["autoScalingGroups"][0]["name"],
-                                          LaunchConfigurationName="nodes", MinSize=nodes, MaxSize=4,
-                                          DesiredCapacity=nodes, AvailabilityZones=[f"{REGION}a"])
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="nodes", ImageId="ami-12c6146b", InstanceType="t3.medium"
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=nodegroup["resources"]["autoScalingGroups"][0]["name"],
+        LaunchConfigurationName="nodes",
+        MinSize=nodes,
+        MaxSize=4,
+        DesiredCapacity=nodes,
+        AvailabilityZones=[f"{REGION}a"],
+    )
 
 
 def stubbed_addons(session, status="ACTIVE"):
     """moto does not emulate DescribeAddon: stub exactly that call."""
     client = session.client("eks")
     stub = Stubber(client)
-    pinned = {"vpc-cni": "v1.20.1-eksbuild.3", "kube-proxy": "v1.33.5-eksbuild.2", "coredns": "v1.12.4-eksbuild.1"}
+    pinned = {
+        "vpc-cni": "v1.20.1-eksbuild.3",
+        "kube-proxy": "v1.33.5-eksbuild.2",
+        "coredns": "v1.12.4-eksbuild.1",
+    }
     for addon in ("vpc-cni", "kube-proxy", "coredns"):
-        stub.add_response("describe_addon", {"addon": {"addonName": addon, "clusterName": CLUSTER,
-                                                       "status": status, "addonVersion": pinned[addon]}},
-                          {"clusterName": CLUSTER, "addonName": addon})
+        stub.add_response(
+            "describe_addon",
+            {
+                "addon": {
+                    "addonName": addon,
+                    "clusterName": CLUSTER,
+                    "status": status,
+                    "addonVersion": pinned[addon],
+                }
+            },
+            {"clusterName": CLUSTER, "addonName": addon},
+        )
     stub.activate()
     return client
 
@@ -250,17 +332,23 @@ def stubbed_scans(session, counts):
     client = session.client("ecr")
     stub = Stubber(client)
     for api, tag in TAGS.items():
-        stub.add_response("describe_image_scan_findings", {"imageScanFindings": {
-            "findingSeverityCounts": counts.get(api, {})}},
-            {"repositoryName": f"{CLUSTER}/{api}", "imageId": {"imageTag": tag}})
+        stub.add_response(
+            "describe_image_scan_findings",
+            {"imageScanFindings": {"findingSeverityCounts": counts.get(api, {})}},
+            {"repositoryName": f"{CLUSTER}/{api}", "imageId": {"imageTag": tag}},
+        )
     stub.activate()
     return client
 
 
 def run_smoke(session, *, addon_status="ACTIVE", counts=None):
     config = settings_of()
-    clients = smoke_tool.Clients(eks=session.client("eks"), addons=stubbed_addons(session, addon_status),
-                                 scans=stubbed_scans(session, counts or {}), autoscaling=session.client("autoscaling"))
+    clients = smoke_tool.Clients(
+        eks=session.client("eks"),
+        addons=stubbed_addons(session, addon_status),
+        scans=stubbed_scans(session, counts or {}),
+        autoscaling=session.client("autoscaling"),
+    )
     return smoke_tool.smoke(argparse.Namespace(kubeconfig=None), Aws(session, REGION), config, clients)
 
 
@@ -278,6 +366,7 @@ def test_a_node_group_that_is_not_active_fails(cloud):
     deploy_cluster(cloud)
     # moto always reports ACTIVE and has no API to degrade a node group: set its status in the emulator.
     from moto.eks.models import eks_backends
+
     eks_backends[DEV_ACCOUNT][REGION].clusters[CLUSTER].nodegroups["general-abc1234"].status = "DEGRADED"
     report = run_smoke(cloud)
     assert report.status("node group general") == "fail"

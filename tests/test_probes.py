@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 # The routes each reference image serves, read in aws-samples/picture-social-sample
@@ -26,8 +25,14 @@ def containers(graph):
 
 
 def route_of(app: str, path: str):
-    return next(((pattern, calls_aws) for pattern, calls_aws in REFERENCE_ROUTES[app]
-                 if re.fullmatch(pattern, path, re.IGNORECASE)), None)
+    return next(
+        (
+            (pattern, calls_aws)
+            for pattern, calls_aws in REFERENCE_ROUTES[app]
+            if re.fullmatch(pattern, path, re.IGNORECASE)
+        ),
+        None,
+    )
 
 
 @pytest.mark.live
@@ -46,14 +51,16 @@ def test_reference_images_answer_every_probe_and_liveness_calls_nothing_outside_
                 continue
             path = probe["httpGet"]["path"]
             route = route_of(app, path)
-            assert route is not None, f"{app} {kind} {path}: the image serves no such route, the probe would fail"
+            assert route is not None, (
+                f"{app} {kind} {path}: the image serves no such route, the probe would fail"
+            )
             assert not (kind != "readinessProbe" and route[1]), f"{app} {kind} {path} calls AWS"
     assert checked >= 5
 
 
 @pytest.mark.live
 def test_the_reference_probes_are_what_the_catalog_chose(graphs):
-    by_app = {app: container for app, container in containers(graphs["prod"])}
+    by_app = dict(containers(graphs["prod"]))
     hello, pictures = by_app["helloworld"], by_app["pictures"]
     assert hello["readinessProbe"]["httpGet"] == {"path": "/api/HelloWorld/readiness", "port": "http"}
     assert hello["livenessProbe"]["tcpSocket"] == {"port": "http"} and "startupProbe" not in hello
@@ -75,11 +82,28 @@ def test_timing_defaults_the_startup_probe_and_overrides(fixture_graphs):
     timing wins over the defaults."""
     by_app = dict(containers(fixture_graphs["small"]))
     greeter, photos, thumbs = by_app["greeter"], by_app["photos"], by_app["thumbs"]
-    assert greeter["readinessProbe"] == {"httpGet": {"path": "/greet/ready", "port": "http"}, "periodSeconds": 5,
-                                         "timeoutSeconds": 2, "failureThreshold": 3}
-    assert greeter["livenessProbe"] == {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 10, "periodSeconds": 10,
-                                        "timeoutSeconds": 2, "failureThreshold": 3}
-    assert photos["startupProbe"] == {"tcpSocket": {"port": "http"}, "periodSeconds": 3, "timeoutSeconds": 2,
-                                      "failureThreshold": 20}
+    assert greeter["readinessProbe"] == {
+        "httpGet": {"path": "/greet/ready", "port": "http"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+    assert greeter["livenessProbe"] == {
+        "tcpSocket": {"port": "http"},
+        "initialDelaySeconds": 10,
+        "periodSeconds": 10,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+    assert photos["startupProbe"] == {
+        "tcpSocket": {"port": "http"},
+        "periodSeconds": 3,
+        "timeoutSeconds": 2,
+        "failureThreshold": 20,
+    }
     assert "initialDelaySeconds" not in photos["livenessProbe"]
-    assert thumbs["livenessProbe"]["httpGet"]["path"] == "/healthz" != thumbs["readinessProbe"]["httpGet"]["path"]
+    assert (
+        thumbs["livenessProbe"]["httpGet"]["path"]
+        == "/healthz"
+        != thumbs["readinessProbe"]["httpGet"]["path"]
+    )

@@ -33,5 +33,8 @@ def test_snapshot_is_current(graphs, stack):
         out = io.StringIO()
         changes, unchanged = diff(yaml.safe_load(path.read_text()), json.loads(graphs[stack].to_json()))
         report(changes, unchanged, out=out)
-        pytest.fail(f"{path.relative_to(ROOT)} is stale; the program now differs from it by:\n{out.getvalue()}"
-                    "Review the change, then run `make snapshot` and commit the snapshots.", pytrace=False)
+        pytest.fail(
+            f"{path.relative_to(ROOT)} is stale; the program now differs from it by:\n{out.getvalue()}"
+            "Review the change, then run `make snapshot` and commit the snapshots.",
+            pytrace=False,
+        )

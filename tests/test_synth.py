@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import FIXTURE, synth_fixture
+from conftest import FIXTURE
 from graphq import reaches
+
 from tools import ROOT
 from tools.offline import SynthError, synthesize
 from tools.offline.engine import Graph, tree_order
@@ -20,8 +20,13 @@ from tools.offline.estimate import critical_path
 
 
 def run_synth(*args, cwd=ROOT, env=None):
-    return subprocess.run([sys.executable, "-m", "tools.synth", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env or {**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "tools.synth", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env or {**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 @pytest.mark.slow
@@ -46,17 +51,41 @@ def test_graph_format(fixture_graphs):
     assert (body["project"], body["stack"]) == ("picturesocial", "small")
     urns = [r["urn"] for r in body["resources"]]
     assert len(urns) == len(set(urns)) and body["resources"][0]["type"] == "pulumi:pulumi:Stack"
-    keys = {"urn", "id", "type", "name", "parent", "custom", "remote", "provider", "providers", "dependencies",
-            "protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges", "aliases",
-            "sdkTypeAliases", "inputs"}
+    keys = {
+        "urn",
+        "id",
+        "type",
+        "name",
+        "parent",
+        "custom",
+        "remote",
+        "provider",
+        "providers",
+        "dependencies",
+        "protect",
+        "retainOnDelete",
+        "deleteBeforeReplace",
+        "ignoreChanges",
+        "replaceOnChanges",
+        "aliases",
+        "sdkTypeAliases",
+        "inputs",
+    }
     assert all(set(r) == keys for r in body["resources"])
 
 
 def test_resources_come_in_component_tree_order_so_an_api_is_one_block(fixture_graphs):
     resources = fixture_graphs["small"].resources
-    api_urn = next(r["urn"] for r in resources if r["type"] == "picturesocial:workloads:Api" and r["name"] == "photos")
-    position = [i for i, r in enumerate(resources) if r["urn"] == api_urn or r["parent"] == api_urn
-                or (r["parent"] or "").endswith("InternalLoadBalancerService::photos-lb")]
+    api_urn = next(
+        r["urn"] for r in resources if r["type"] == "picturesocial:workloads:Api" and r["name"] == "photos"
+    )
+    position = [
+        i
+        for i, r in enumerate(resources)
+        if r["urn"] == api_urn
+        or r["parent"] == api_urn
+        or (r["parent"] or "").endswith("InternalLoadBalancerService::photos-lb")
+    ]
     assert position == list(range(position[0], position[0] + len(position)))  # contiguous
     assert tree_order(list(reversed(resources))) == resources  # a pure function of the resources
 
@@ -64,7 +93,9 @@ def test_resources_come_in_component_tree_order_so_an_api_is_one_block(fixture_g
 def test_sdk_type_aliases_are_kept_apart_from_the_programs_own(fixture_graph):
     hpa = next(r for r in fixture_graph.resources if r["type"].endswith("HorizontalPodAutoscaler"))
     assert hpa["aliases"] == [] and hpa["sdkTypeAliases"]  # pulumi-kubernetes' older API versions
-    assert all(json.loads(a)["spec"]["type"].startswith("kubernetes:autoscaling/") for a in hpa["sdkTypeAliases"])
+    assert all(
+        json.loads(a)["spec"]["type"].startswith("kubernetes:autoscaling/") for a in hpa["sdkTypeAliases"]
+    )
 
 
 def test_secrets_never_reach_the_graph(fixture_graph):
@@ -93,8 +124,10 @@ aws.get_availability_zones()                                                    
 
 
 def test_a_resource_or_component_without_a_provider_fails_as_the_engine_would(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text("name: providerless\nruntime: python\nconfig:\n"
-                                          "  pulumi:disable-default-providers:\n    value: [aws, eks]\n")
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: providerless\nruntime: python\nconfig:\n"
+        "  pulumi:disable-default-providers:\n    value: [aws, eks]\n"
+    )
     (tmp_path / "Pulumi.test.yaml").write_text("config: {}\n")
     (tmp_path / "__main__.py").write_text(PROVIDERLESS)
     with pytest.raises(SynthError) as caught:
@@ -110,8 +143,12 @@ def test_a_resource_or_component_without_a_provider_fails_as_the_engine_would(tm
     ]
 
 
-PROGRAM = ["__main__.py", *sorted(str(p.relative_to(ROOT)) for d in ("settings", "infra", "workloads")
-                                  for p in (ROOT / d).rglob("*.py"))]
+PROGRAM = [
+    "__main__.py",
+    *sorted(
+        str(p.relative_to(ROOT)) for d in ("settings", "infra", "workloads") for p in (ROOT / d).rglob("*.py")
+    ),
+]
 
 
 def test_the_program_never_imports_the_offline_engine_or_mocks():
@@ -135,15 +172,25 @@ def test_deploy_estimate_follows_the_longest_weighted_chain(fixture_graphs):
     # The control plane, then a node group, dominate a from-scratch `pulumi up`.
     assert types.index("eks:index:Cluster") < types.index("aws:eks/nodeGroup:NodeGroup")
     assert 600 + 210 <= total <= 40 * 60
-    for earlier, later in zip(chain, chain[1:]):  # each link of the chain really depends on the one before it
+    # Each link of the chain really depends on the one before it.
+    for earlier, later in zip(chain, chain[1:], strict=False):
         assert reaches(graph, later["urn"], earlier["urn"])
 
 
 def test_estimate_weights_a_toy_graph():
     def res(urn, typ, deps=()):
-        return {"urn": urn, "type": typ, "name": urn, "custom": True, "remote": False, "dependencies": list(deps)}
+        return {
+            "urn": urn,
+            "type": typ,
+            "name": urn,
+            "custom": True,
+            "remote": False,
+            "dependencies": list(deps),
+        }
 
-    toy = Graph("p", "s", [res("a", "x"), res("b", "y", ["a"]), res("c", "z", ["a"]), res("d", "x", ["b", "c"])], {})
+    toy = Graph(
+        "p", "s", [res("a", "x"), res("b", "y", ["a"]), res("c", "z", ["a"]), res("d", "x", ["b", "c"])], {}
+    )
     total, chain = critical_path(toy, {"x": 1, "y": 10, "z": 3})
     assert total == 12 and [r["urn"] for r in chain] == ["a", "b", "d"]
 
@@ -152,9 +199,15 @@ def test_estimate_weights_a_toy_graph():
 def test_outside_the_virtualenv_a_tool_re_executes_itself_in_it(tmp_path):
     """`python3 -m tools.synth` from a plain interpreter runs in .venv, or says in one line what to do."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    plain = sys._base_executable  # the interpreter the virtualenv was made from
-    result = subprocess.run([plain, "-m", "tools.synth", "small", "--project", str(FIXTURE), "--out",
-                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, env=env)
+    # The interpreter the virtualenv was made from.
+    plain = sys._base_executable  # type: ignore[attr-defined]
+    result = subprocess.run(
+        [plain, "-m", "tools.synth", "small", "--project", str(FIXTURE), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if (ROOT / ".venv" / "bin" / "python").exists():
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "out" / "graph.json").exists()

@@ -1,6 +1,6 @@
-"""The two changes app teams make every week, done as the README says in a copy of the repository: after
-`make snapshot` (python -m tools.snapshot), the tests that read the live files pass. And a bad stack value stops
-the suite with its one line before any test runs."""
+"""The two changes app teams make every week, done as the README says in a copy of the repository: after `make
+snapshot` (python -m tools.snapshot), the tests that read the live files pass. And a bad stack value stops the
+suite with its one line before any test runs."""
 
 from __future__ import annotations
 
@@ -35,14 +35,23 @@ NEW_API = """
 
 def copy_of_repository(tmp_path: Path) -> Path:
     copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, symlinks=True,
-                    ignore=shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", ".pytest_cache"))
+    shutil.copytree(
+        ROOT,
+        copy,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", ".pytest_cache"),
+    )
     return copy
 
 
 def run(copy: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=copy, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(copy)})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(copy)},
+    )
 
 
 def add_an_api(copy: Path) -> None:
@@ -53,7 +62,9 @@ def add_an_api(copy: Path) -> None:
         path = copy / f"Pulumi.{stack}.yaml"
         text = path.read_text()
         assert "  picturesocial:apis:\n" in text
-        path.write_text(text.replace("  picturesocial:apis:\n", '  picturesocial:apis:\n    comments: {tag: "0.1.0"}\n'))
+        path.write_text(
+            text.replace("  picturesocial:apis:\n", '  picturesocial:apis:\n    comments: {tag: "0.1.0"}\n')
+        )
 
 
 def bump_a_tag(copy: Path) -> None:
@@ -82,8 +93,9 @@ def test_a_bad_stack_value_stops_the_suite_with_its_one_line(tmp_path):
     path.write_text(path.read_text().replace("minSize: 3", "minSize: 7"))
     result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize 6",
-                                          "error: picturesocial:nodeGroups.general.desiredSize: 3 must lie between "
-                                          "minSize 7 and maxSize 6",
-                                          "Exit: stack staging does not synthesize; no test ran"]
+    assert result.stderr.splitlines() == [
+        "error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize 6",
+        "error: picturesocial:nodeGroups.general.desiredSize: 3 must lie between minSize 7 and maxSize 6",
+        "Exit: stack staging does not synthesize; no test ran",
+    ]
     assert result.stdout.strip() == ""

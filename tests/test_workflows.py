@@ -18,18 +18,22 @@ def load(name):
     return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
 
 
+def check_schema(*files) -> subprocess.CompletedProcess:
+    """check-jsonschema with its vendored copy of GitHub's workflow schema."""
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+    return subprocess.run([*command, *map(str, files)], capture_output=True, text=True)
+
+
 def test_every_workflow_validates_against_the_github_schema():
     assert len(WORKFLOWS) >= 4
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                             *map(str, WORKFLOWS)], capture_output=True, text=True)
+    result = check_schema(*WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    steps: []\n")  # no runs-on
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                             str(broken)], capture_output=True, text=True)
+    result = check_schema(broken)
     assert result.returncode != 0
 
 
@@ -52,9 +56,14 @@ def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
     assert "role-to-assume" in steps["aws-actions/configure-aws-credentials"]["with"]
     pulumi = steps["pulumi/actions"]["with"]
     assert (pulumi["command"], pulumi["comment-on-pr"], pulumi["diff"]) == ("preview", True, True)
-    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ matrix.stack }}.json")
+    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == (
+        "policy",
+        "policy/config/${{ matrix.stack }}.json",
+    )
     offline = workflow["jobs"]["offline-diff"]
-    assert "if" not in offline and any("make --no-print-directory diff" in s.get("run", "") for s in offline["steps"])
+    assert "if" not in offline and any(
+        "make --no-print-directory diff" in s.get("run", "") for s in offline["steps"]
+    )
 
 
 def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
@@ -62,21 +71,28 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
     assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["verify", "dev", "staging"]
     runs = [step.get("run", "") for step in jobs["verify"]["steps"]]
     assert "bash .ci/run" in runs and any(r.startswith("make diff BASE=") for r in runs)
-    assert [jobs[s]["with"] for s in ("dev", "staging", "prod")] == [{"stack": "dev"}, {"stack": "staging"},
-                                                                      {"stack": "prod"}]
+    assert [jobs[s]["with"] for s in ("dev", "staging", "prod")] == [
+        {"stack": "dev"},
+        {"stack": "staging"},
+        {"stack": "prod"},
+    ]
     up = load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"
     assert up["runs-on"] == RUNNER.format("inputs.stack")
     uses = [s.get("uses", "") for s in up["steps"]]
-    assert uses.index("./.github/actions/setup-aws-cli") < next(i for i, s in enumerate(up["steps"])
-                                                                if s.get("with", {}).get("command") == "up")
+    assert uses.index("./.github/actions/setup-aws-cli") < next(
+        i for i, s in enumerate(up["steps"]) if s.get("with", {}).get("command") == "up"
+    )
     runs = [s.get("run", "") or s.get("with", {}).get("command", "") for s in up["steps"]]
     preflight = next(i for i, r in enumerate(runs) if r.startswith("make preflight"))
     deploy = runs.index("up")
     smoke = next(i for i, r in enumerate(runs) if "make smoke" in r)
     assert preflight < deploy < smoke
     (pulumi,) = [s["with"] for s in up["steps"] if s.get("with", {}).get("command") == "up"]
-    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == ("policy", "policy/config/${{ inputs.stack }}.json")
+    assert (pulumi["policyPacks"], pulumi["policyPackConfigs"]) == (
+        "policy",
+        "policy/config/${{ inputs.stack }}.json",
+    )
 
 
 def test_the_aws_cli_is_pinned_and_verified_before_install():

@@ -6,10 +6,23 @@ import json
 
 import pytest
 import yaml
-
 from conftest import FIXTURE, fixture_config, synth_fixture
-from graphq import (DEPLOYMENT, HELM, HPA, NAMESPACE, NETPOL, NODE_GROUP, PDB, ROLE, ROLE_POLICY, SERVICE, containers,
-                    inputs, k8s, selects)
+from graphq import (
+    DEPLOYMENT,
+    HELM,
+    HPA,
+    NAMESPACE,
+    NETPOL,
+    NODE_GROUP,
+    PDB,
+    ROLE,
+    ROLE_POLICY,
+    SERVICE,
+    containers,
+    inputs,
+    k8s,
+    selects,
+)
 
 # That every Deployment has a Service, a PDB and an HPA, and pins no replicas under an HPA, is checked by the
 # policies deployments-have-service-pdb-hpa and hpa-owns-replicas (test_policies.py).
@@ -31,15 +44,25 @@ def test_hpa_bounds_come_from_the_catalog_and_the_stack_override(fixture_graphs)
     assert (small["thumbs"]["minReplicas"], small["thumbs"]["maxReplicas"]) == (2, 10)
     assert small["thumbs"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
     large = {h["metadata"]["name"]: h["spec"] for h in inputs(fixture_graphs["large"], HPA)}
-    assert (large["greeter"]["minReplicas"], large["greeter"]["maxReplicas"]) == (3, 12)  # the stack's override
+    assert (large["greeter"]["minReplicas"], large["greeter"]["maxReplicas"]) == (
+        3,
+        12,
+    )  # the stack's override
 
 
 def test_only_exposed_apis_get_an_internal_nlb_targeting_pod_ips(fixture_graph):
     # Internal scheme and NLB class: policy load-balancers-internal (test_policies.py).
-    balancers = {s["metadata"]["name"]: s for s in inputs(fixture_graph, SERVICE) if s["spec"]["type"] == "LoadBalancer"}
+    balancers = {
+        s["metadata"]["name"]: s
+        for s in inputs(fixture_graph, SERVICE)
+        if s["spec"]["type"] == "LoadBalancer"
+    }
     assert set(balancers) == {"greeter-lb", "photos-lb"}
     for service in balancers.values():
-        assert service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
+        assert (
+            service["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"]
+            == "ip"
+        )
 
 
 def test_the_releases_wait_for_nodes_and_cluster_dns_and_load_balancers_for_the_controller(fixture_graph):
@@ -55,13 +78,18 @@ def test_the_releases_wait_for_nodes_and_cluster_dns_and_load_balancers_for_the_
 
 
 def test_pods_behind_an_nlb_get_readiness_gates_and_drain_before_they_stop(fixture_graph):
-    # The rule itself (gate label, preStop >= deregistration delay < grace): policy graceful-target-deregistration.
+    # The rule itself (gate label, preStop >= deregistration delay < grace): policy
+    # graceful-target-deregistration.
     labels = {n["metadata"]["name"]: n["metadata"]["labels"] for n in inputs(fixture_graph, NAMESPACE)}
     assert labels["front"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
     assert labels["media"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
     service = k8s(fixture_graph, SERVICE, "photos-lb", "media")
-    assert service["metadata"]["annotations"][
-        "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"] == "deregistration_delay.timeout_seconds=30"
+    assert (
+        service["metadata"]["annotations"][
+            "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"
+        ]
+        == "deregistration_delay.timeout_seconds=30"
+    )
     pod = k8s(fixture_graph, DEPLOYMENT, "photos")["spec"]["template"]["spec"]
     assert pod["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 40}}}
     assert pod["terminationGracePeriodSeconds"] == 60
@@ -73,7 +101,9 @@ def test_a_namespace_without_load_balancers_asks_for_no_readiness_gates(project_
     catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
     catalog["apis"]["greeter"]["exposed"] = False
     graph = synthesize("small", root=project_copy(catalog=catalog))
-    assert "elbv2.k8s.aws/pod-readiness-gate-inject" not in k8s(graph, NAMESPACE, "front")["metadata"]["labels"]
+    assert (
+        "elbv2.k8s.aws/pod-readiness-gate-inject" not in k8s(graph, NAMESPACE, "front")["metadata"]["labels"]
+    )
 
 
 def test_every_namespace_enforces_the_restricted_pod_security_standard(fixture_graph):
@@ -115,8 +145,10 @@ def test_pods_spread_across_zones_and_roll_without_losing_capacity(fixture_graph
         (spread,) = spec["template"]["spec"]["topologySpreadConstraints"]
         assert spread["topologyKey"] == "topology.kubernetes.io/zone"
         anti = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
-        assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] \
+        assert (
+            anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"]
             == "kubernetes.io/hostname"
+        )
 
 
 def test_every_role_of_a_service_account_trusts_exactly_that_account(fixture_graph):
@@ -132,28 +164,38 @@ def test_every_role_of_a_service_account_trusts_exactly_that_account(fixture_gra
         assert aud == "sts.amazonaws.com"
         trusted.add(sub)
     # photos calls AWS; greeter and thumbs do not and get no role at all.
-    assert trusted == {"system:serviceaccount:media:photos",
-                       "system:serviceaccount:kube-system:aws-load-balancer-controller"}
+    assert trusted == {
+        "system:serviceaccount:media:photos",
+        "system:serviceaccount:kube-system:aws-load-balancer-controller",
+    }
 
 
 def test_an_api_role_grants_exactly_the_declared_actions_on_the_declared_resources(fixture_graphs):
     graph = fixture_graphs["large"]
     (policy,) = [p for p in graph.of_type(ROLE_POLICY) if p["name"] == "photos"]
-    granted = {(action, statement["Resource"]) for statement in json.loads(policy["inputs"]["policy"])["Statement"]
-               for action in statement["Action"]}
+    granted = {
+        (action, statement["Resource"])
+        for statement in json.loads(policy["inputs"]["policy"])["Statement"]
+        for action in statement["Action"]
+    }
     table = "arn:aws:dynamodb:eu-west-1:210987654321:table/picturesocial-large-photos"
     assert granted == {
         ("rekognition:DetectLabels", "*"),
         ("s3:GetObject", "arn:aws:s3:::picturesocial-large-photos/*"),
-        ("dynamodb:GetItem", table), ("dynamodb:Query", table),
+        ("dynamodb:GetItem", table),
+        ("dynamodb:Query", table),
     }
 
 
 def test_runtime_configuration_comes_from_the_stack(fixture_graphs):
     config = k8s(fixture_graphs["large"], "kubernetes:core/v1:ConfigMap", "photos-config", "media")
-    assert config["data"] == {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1",
-                              "ASPNETCORE_URLS": "http://+:5200", "PHOTOS_BUCKET": "picturesocial-large-photos",
-                              "PHOTOS_TABLE": "picturesocial-large-photos"}
+    assert config["data"] == {
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "ASPNETCORE_URLS": "http://+:5200",
+        "PHOTOS_BUCKET": "picturesocial-large-photos",
+        "PHOTOS_TABLE": "picturesocial-large-photos",
+    }
 
 
 @pytest.mark.parametrize("stack, protected", [("small", False), ("large", True)])
@@ -164,7 +206,10 @@ def test_data_stores_are_versioned_tls_only_and_protected_where_configured(fixtu
     assert versioning["inputs"]["versioningConfiguration"]["status"] == "Enabled"
     (policy,) = graph.of_type("aws:s3/bucketPolicy:BucketPolicy")
     (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
-    assert (statement["Effect"], statement["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    assert (statement["Effect"], statement["Condition"]) == (
+        "Deny",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
     (table,) = graph.of_type("aws:dynamodb/table:Table")
     assert table["inputs"]["hashKey"] == "id" and table["inputs"]["billingMode"] == "PAY_PER_REQUEST"
     assert table["inputs"]["deletionProtectionEnabled"] is protected and table["protect"] is protected
@@ -180,29 +225,44 @@ def test_canary_runs_beside_stable_behind_the_same_service(fixture_graphs):
     for deployment in (stable, canary):
         assert selects(service["spec"]["selector"], deployment["spec"]["template"]["metadata"]["labels"])
     # Only the stable track is scaled by the HPA.
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in inputs(graph, HPA)} == {"greeter", "photos", "thumbs"}
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in inputs(graph, HPA)} == {
+        "greeter",
+        "photos",
+        "thumbs",
+    }
 
 
 def test_a_caller_namespace_may_reach_exactly_the_apis_that_allow_it(fixture_graphs):
     graph = fixture_graphs["small"]
     egress = k8s(graph, NETPOL, "allow-api-calls", "front")["spec"]["egress"]
-    assert egress == [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "media"}}}],
-                       "ports": [{"protocol": "TCP", "port": 5200}]}]
+    assert egress == [
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "media"}}}],
+            "ports": [{"protocol": "TCP", "port": 5200}],
+        }
+    ]
     names = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in inputs(graph, NETPOL)}
     assert ("media", "allow-api-calls") not in names  # nobody in media calls out to another namespace
 
 
 def test_adding_an_api_to_the_catalog_needs_no_code_change(fixture_graphs, project_copy):
     catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
-    catalog["apis"]["comments"] = {**catalog["apis"]["thumbs"], "namespace": "social", "port": 5400,
-                                   "allowFrom": ["front"], "aws": {"dynamodb": {"photos": ["Query"]}}}
+    catalog["apis"]["comments"] = {
+        **catalog["apis"]["thumbs"],
+        "namespace": "social",
+        "port": 5400,
+        "allowFrom": ["front"],
+        "aws": {"dynamodb": {"photos": ["Query"]}},
+    }
     config = fixture_config("small")
     config["picturesocial:apis"]["comments"] = {"tag": "0.1.0"}
     from tools.offline import synthesize
 
     after = synthesize("small", root=project_copy(catalog=catalog, stacks={"small": config}))
     before = fixture_graphs["small"]
-    added = {(r["type"], r["name"]) for r in after.resources} - {(r["type"], r["name"]) for r in before.resources}
+    added = {(r["type"], r["name"]) for r in after.resources} - {
+        (r["type"], r["name"]) for r in before.resources
+    }
     assert (NAMESPACE, "social") in added and ("aws:ecr/repository:Repository", "comments") in added
     for typ in (DEPLOYMENT, SERVICE, HPA, PDB, NETPOL, ROLE, "kubernetes:core/v1:ServiceAccount"):
         assert (typ, "comments") in added, typ
@@ -211,7 +271,9 @@ def test_adding_an_api_to_the_catalog_needs_no_code_change(fixture_graphs, proje
 
 
 def test_every_kubernetes_object_uses_the_clusters_provider(fixture_graph):
-    provider = [r["urn"] for r in fixture_graph.of_type("pulumi:providers:kubernetes") if r["name"] == "cluster"]
+    provider = [
+        r["urn"] for r in fixture_graph.of_type("pulumi:providers:kubernetes") if r["name"] == "cluster"
+    ]
     objects = [r for r in fixture_graph.resources if r["type"].startswith("kubernetes:") and r["custom"]]
     assert objects and all([r["provider"]] == provider for r in objects)
 

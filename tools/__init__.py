@@ -1,8 +1,8 @@
 """Command-line tools around the program: offline synth, snapshot, diff, bench, preflight and smoke checks.
 
 ``python3 -m tools.<name>`` works from any shell in the repository: started outside the project's virtualenv,
-a tool re-executes itself with ``.venv/bin/python`` (the pinned dependencies), or says in one line how to build
-it. Kept importable by old Pythons so that even Python 3.8 gets that line rather than a traceback.
+a tool re-executes itself with ``.venv/bin/python`` (the pinned dependencies), or says in one line how to
+build it. Kept importable by old Pythons so that even Python 3.8 gets that line rather than a traceback.
 """
 
 import os
@@ -21,8 +21,10 @@ def _run_in_project_venv() -> None:
         return  # imported as a library, not run as a tool
     if VENV_PYTHON.exists():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON)] + list(argv[1:]))
-    sys.stderr.write("error: the tools run in the project's virtualenv, which does not exist yet: run `make venv` "
-                     "(needs Python 3.11+), then the same command again\n")
+    sys.stderr.write(
+        "error: the tools run in the project's virtualenv, which does not exist yet: run `make venv` "
+        "(needs Python 3.11+), then the same command again\n"
+    )
     raise SystemExit(2)
 
 

@@ -23,9 +23,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from tools import ROOT
 from tools.offline import synthesize
 from tools.offline.stacks import discover
-from tools import ROOT
 
 # Imports exactly the modules a synth imports (pulumi-aws loads submodules lazily: importing the
 # top-level packages alone would understate the floor), then runs an empty program.
@@ -55,15 +55,17 @@ def best_of(repeat: int, command: list[str]) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        subprocess.run(
+            command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        )
         times.append(time.perf_counter() - start)
     return min(times)
 
 
 def generated_project(count: int, directory: Path) -> Path:
-    """A project directory deploying ``count`` APIs with dev's settings: the live catalog's APIs plus copies of
-    its first one. The program and Pulumi.yaml are the repository's (symlinks); only the data is generated."""
+    """A project directory deploying ``count`` APIs with dev's settings: the live catalog's APIs plus copies
+    of its first one. The program and Pulumi.yaml are the repository's (symlinks); only the data is
+    generated."""
     project = directory / f"apis-{count}"
     (project / "workloads").mkdir(parents=True)
     for name in ("__main__.py", "Pulumi.yaml"):
@@ -75,7 +77,9 @@ def generated_project(count: int, directory: Path) -> Path:
     (project / "workloads" / "catalog.yaml").write_text(yaml.safe_dump(catalog))
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     base = stack["config"]["picturesocial:apis"]
-    stack["config"]["picturesocial:apis"] = {name: base.get(name, {"tag": "1.0.0"}) for name in catalog["apis"]}
+    stack["config"]["picturesocial:apis"] = {
+        name: base.get(name, {"tag": "1.0.0"}) for name in catalog["apis"]
+    }
     (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
     return project
 
@@ -85,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     args = parser.parse_args(argv)
     console = Console(highlight=False)
-    console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                  f"best of {args.repeat}")
+    console.print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"best of {args.repeat}"
+    )
 
     synthesize("dev")  # in this process: learn which third-party modules a synth imports
     # Everything but the project's own modules (and the lazily created __main__ aliases) goes into the floor.
@@ -95,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     stacks = Table(title="synth per stack (new process each run)", title_justify="left")
     for column in ("run", "seconds", "x floor"):
         stacks.add_column(column, justify="right" if column != "run" else "left")
-    stacks.add_row(f"floor: the {len(third_party)} modules a synth imports + empty mock program",
-                   f"{floor:.2f}", "1.00")
+    stacks.add_row(
+        f"floor: the {len(third_party)} modules a synth imports + empty mock program", f"{floor:.2f}", "1.00"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for stack in discover(ROOT):
-            seconds = best_of(args.repeat, [sys.executable, "-m", "tools.synth", stack, "--out", f"{tmp}/{stack}"])
+            seconds = best_of(
+                args.repeat, [sys.executable, "-m", "tools.synth", stack, "--out", f"{tmp}/{stack}"]
+            )
             stacks.add_row(f"python -m tools.synth {stack}", f"{seconds:.2f}", f"{seconds / floor:.2f}")
         console.print(stacks)
 
@@ -116,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(time.perf_counter() - start)
             seconds, resources = min(runs), len(graph.resources)
             first = first or seconds
-            growth.add_row(str(count), str(resources), f"{seconds:.2f}", f"{1000 * seconds / resources:.2f}",
-                           f"{seconds / first:.1f}")
+            growth.add_row(
+                str(count),
+                str(resources),
+                f"{seconds:.2f}",
+                f"{1000 * seconds / resources:.2f}",
+                f"{seconds / first:.1f}",
+            )
         console.print(growth)
     return 0
 

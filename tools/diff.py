@@ -27,6 +27,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from policy.baseline import STATEFUL
+from settings.errors import key_path
 from tools import ROOT
 from tools.offline.replacement import forces_replacement, load_table
 from tools.offline.stacks import discover
@@ -58,13 +59,6 @@ def _show(value: Any) -> str:
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
 
 
-def _path(parts: list[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _at(value: Any, parts: list[Any]) -> Any:
     for part in parts:
         try:
@@ -80,7 +74,7 @@ def changed_paths(old: dict, new: dict) -> list[tuple[list[Any], str]]:
     for items in tree.values():
         for item in items:
             parts = item.path(output_format="list")
-            found[_path(parts)] = parts
+            found[key_path(parts)] = parts
     return [(parts, text) for text, parts in sorted(found.items())]
 
 
@@ -99,8 +93,12 @@ def _old_urns(resource: dict) -> list[str]:
     return urns
 
 
-def diff(old: dict, new: dict, table: dict[str, tuple[tuple[str, ...], ...]] | None = None,
-         allow: set[str] = frozenset()) -> tuple[list[Change], int]:
+def diff(
+    old: dict,
+    new: dict,
+    table: dict[str, tuple[tuple[str, ...], ...]] | None = None,
+    allow: frozenset[str] | set[str] = frozenset(),
+) -> tuple[list[Change], int]:
     """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count."""
     table = load_table() if table is None else table
     before = {r["urn"]: r for r in old["resources"]}
@@ -122,10 +120,14 @@ def diff(old: dict, new: dict, table: dict[str, tuple[tuple[str, ...], ...]] | N
         if not paths:
             unchanged.add(urn)
             continue
-        values = [(text, _at(previous["inputs"], parts), _at(resource["inputs"], parts)) for parts, text in paths]
+        values = [
+            (text, _at(previous["inputs"], parts), _at(resource["inputs"], parts)) for parts, text in paths
+        ]
         forcing = table.get(resource["type"])
         if forcing is None:
-            changes.append(Change("update", urn, resource["type"], [p for _, p in paths], values, unknown=True))
+            changes.append(
+                Change("update", urn, resource["type"], [p for _, p in paths], values, unknown=True)
+            )
             continue
         replacing = [text for parts, text in paths if forces_replacement(parts, forcing)]
         kind = "replace" if replacing else "update"
@@ -142,7 +144,9 @@ def diff(old: dict, new: dict, table: dict[str, tuple[tuple[str, ...], ...]] | N
     return changes, len(unchanged)
 
 
-def _propagate(changes: list[Change], before: dict[str, dict], after: dict[str, dict], unchanged: set[str]) -> None:
+def _propagate(
+    changes: list[Change], before: dict[str, dict], after: dict[str, dict], unchanged: set[str]
+) -> None:
     """Name what forced each replacement: a replaced resource whose old id the forcing input held, or the
     resource's provider, whose replacement replaces everything it manages."""
     by_urn = {c.urn: c for c in changes}
@@ -156,7 +160,9 @@ def _propagate(changes: list[Change], before: dict[str, dict], after: dict[str, 
         for path, old, _new in change.values:
             if path in change.paths:
                 text = json.dumps(old)
-                change.because += sorted({urn for rid, urn in old_ids.items() if rid and rid in text} - {change.urn})
+                change.because += sorted(
+                    {urn for rid, urn in old_ids.items() if rid and rid in text} - {change.urn}
+                )
         change.because = sorted(set(change.because))
     replaced = {c.urn for c in changes if c.kind == "replace"}
     for urn, resource in after.items():
@@ -172,8 +178,10 @@ def _propagate(changes: list[Change], before: dict[str, dict], after: dict[str, 
 
 def summary(changes: list[Change], unchanged: int) -> str:
     count = {kind: sum(c.kind == kind for c in changes) for kind in ("create", "update", "replace", "delete")}
-    return (f"{count['create']} to create, {count['update']} to update, {count['replace']} to replace, "
-            f"{count['delete']} to delete, {unchanged} unchanged")
+    return (
+        f"{count['create']} to create, {count['update']} to update, {count['replace']} to replace, "
+        f"{count['delete']} to delete, {unchanged} unchanged"
+    )
 
 
 def report(changes: list[Change], unchanged: int, out=None) -> int:
@@ -184,8 +192,11 @@ def report(changes: list[Change], unchanged: int, out=None) -> int:
             print(f"      {path}: {_show(old)} -> {_show(new)}", file=out)
     guarded = [c for c in changes if c.guarded]
     for change in guarded:
-        print(f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; acknowledge with "
-              f"--allow {shlex.quote(change.urn)})", file=out)
+        print(
+            f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; acknowledge with "
+            f"--allow {shlex.quote(change.urn)})",
+            file=out,
+        )
     print(summary(changes, unchanged), file=out)
     return 3 if guarded else 0
 
@@ -196,8 +207,13 @@ def read_graph(directory: Path) -> dict:
 
 def synth_at(tree: Path, stack: str, out: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    result = subprocess.run([sys.executable, "-m", "tools.synth", stack, "--out", str(out)], cwd=tree,
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.synth", stack, "--out", str(out)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"synth of {stack} in {tree} failed: {last}")
@@ -206,8 +222,13 @@ def synth_at(tree: Path, stack: str, out: Path) -> None:
 def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
         base_tree = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base_tree), ref], cwd=ROOT,
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--quiet", str(base_tree), ref],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         try:
             code = 0
             for stack in stacks or discover(ROOT):
@@ -223,7 +244,9 @@ def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> in
                 code = max(code, report(changes, unchanged))
             return code
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,11 +254,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old", nargs="?", type=Path, help="directory with the old graph.json")
     parser.add_argument("new", nargs="?", type=Path, help="directory with the new graph.json")
     parser.add_argument("--base", help="git ref to synthesize and compare the working tree with")
-    parser.add_argument("--stack", action="append", help="with --base: only these stacks (default: every stack)")
-    parser.add_argument("--allow", action="append", default=[], metavar="URN",
-                        help="acknowledge the replacement or deletion of this URN")
-    parser.add_argument("--allow-file", type=Path,
-                        help="a file of URNs to acknowledge, one per line (# comments); reviewed in the PR")
+    parser.add_argument(
+        "--stack", action="append", help="with --base: only these stacks (default: every stack)"
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="URN",
+        help="acknowledge the replacement or deletion of this URN",
+    )
+    parser.add_argument(
+        "--allow-file",
+        type=Path,
+        help="a file of URNs to acknowledge, one per line (# comments); reviewed in the PR",
+    )
     args = parser.parse_args(argv)
     allow = set(args.allow)
     if args.allow_file and args.allow_file.exists():

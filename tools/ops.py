@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import boto3
 from botocore.config import Config
@@ -30,8 +30,14 @@ from tools.offline.stack_config import StackConfigError, load_stack_config
 
 # botocore's standard retry mode: retries throttling and transient errors with backoff.
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
-CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, ProfileNotFound, SSOTokenLoadError,
-                     TokenRetrievalError, UnauthorizedSSOTokenError)
+CREDENTIAL_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
 STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 
@@ -85,16 +91,24 @@ class Report:
             table.add_row(escape(check), f"[{STYLE[status]}]{status}[/]", escape(detail))
         console.print(table)
         verdict = "FAILED" if self.failed else "ok"
-        console.print(f"{verdict}: {sum(s == 'fail' for _, s, _ in self.rows)} failed, "
-                      f"{sum(s == 'warn' for _, s, _ in self.rows)} warnings")
+        console.print(
+            f"{verdict}: {sum(s == 'fail' for _, s, _ in self.rows)} failed, "
+            f"{sum(s == 'warn' for _, s, _ in self.rows)} warnings"
+        )
 
 
-def main_for(tool: str, description: str, run: Callable[[argparse.Namespace, Aws, settings.Settings], Report],
-             extra: Callable[[argparse.ArgumentParser], None] | None = None,
-             argv: list[str] | None = None) -> int:
+def main_for(
+    tool: str,
+    description: str,
+    run: Callable[[argparse.Namespace, Aws, settings.Settings], Report],
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+    argv: list[str] | None = None,
+) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m tools.{tool}", description=description)
     parser.add_argument("stack")
-    parser.add_argument("--project", type=Path, default=ROOT, help="the project directory (default: this repository)")
+    parser.add_argument(
+        "--project", type=Path, default=ROOT, help="the project directory (default: this repository)"
+    )
     parser.add_argument("--config", type=Path, help="use FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     if extra:
@@ -110,8 +124,11 @@ def main_for(tool: str, description: str, run: Callable[[argparse.Namespace, Aws
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except CREDENTIAL_ERRORS as exc:
-        print(f"error: no usable AWS credentials ({exc}); configure a profile (--profile, AWS_PROFILE), "
-              "environment variables or SSO, then run again", file=sys.stderr)
+        print(
+            f"error: no usable AWS credentials ({exc}); configure a profile (--profile, AWS_PROFILE), "
+            "environment variables or SSO, then run again",
+            file=sys.stderr,
+        )
         return 1
     except NoRegionError as exc:  # pragma: no cover - the region always comes from the stack
         print(f"error: {exc}", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""Before `pulumi up`: the deploy identity, account and region, the AWS CLI, every image pushed, quota headroom.
-Read-only.
+"""Before `pulumi up`: the deploy identity, account and region, the AWS CLI, every image pushed, quota
+headroom. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -56,9 +56,18 @@ def find_image(ecr, repo: str, tag: str) -> str | None:
 def quota(quotas, code: tuple[str, str, int]) -> tuple[float, str]:
     service, quota_code, default = code
     try:
-        return quotas.get_service_quota(ServiceCode=service, QuotaCode=quota_code)["Quota"]["Value"], "Service Quotas"
+        return quotas.get_service_quota(ServiceCode=service, QuotaCode=quota_code)["Quota"][
+            "Value"
+        ], "Service Quotas"
     except ClientError as exc:
         return default, f"the EC2 default ({exc.response['Error']['Code']} from Service Quotas)"
+
+
+def headroom(needed: float, quota: float, source: str) -> str:
+    """fail beyond the quota; within it, warn when the quota is only the documented default."""
+    if needed > quota:
+        return "fail"
+    return "pass" if source == "Service Quotas" else "warn"
 
 
 def ours(tags: list[dict] | None, config: settings.Settings) -> bool:
@@ -81,32 +90,47 @@ def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
     # EKS makes whoever creates the cluster its admin, for good (pulumi-eks sets
     # bootstrapClusterCreatorAdminPermissions): only the configured deploy role may run `pulumi up`.
     wanted, role = config.stack.ci.deploy_role_arn, role_of(identity["Arn"])
-    report.add("deploy identity", "pass" if role == wanted else "fail",
-               f"running as {role or identity['Arn']}" + ("" if role == wanted else
-                                                          f"; `pulumi up` must run as {wanted} "
-                                                          "(picturesocial:ci.deployRoleArn)"))
+    report.add(
+        "deploy identity",
+        "pass" if role == wanted else "fail",
+        f"running as {role or identity['Arn']}"
+        + ("" if role == wanted else f"; `pulumi up` must run as {wanted} (picturesocial:ci.deployRoleArn)"),
+    )
     account, allowed = identity["Account"], config.stack.allowed_account_ids
-    report.add("account", "pass" if account in allowed else "fail",
-               f"{account} is {'' if account in allowed else 'not '}in aws:allowedAccountIds {allowed}")
+    report.add(
+        "account",
+        "pass" if account in allowed else "fail",
+        f"{account} is {'' if account in allowed else 'not '}in aws:allowedAccountIds {allowed}",
+    )
     session_region = aws.session.region_name
     if session_region is None:
         report.add("region", "warn", f"the session has no region; every call uses the stack's {aws.region}")
     else:
-        report.add("region", "pass" if session_region == aws.region else "fail",
-                   f"session region {session_region}, stack region {aws.region}")
+        report.add(
+            "region",
+            "pass" if session_region == aws.region else "fail",
+            f"session region {session_region}, stack region {aws.region}",
+        )
 
 
 def check_aws_cli(report: Report) -> None:
     """Every kubeconfig of the stack runs `aws eks get-token`; pulumi-eks checks for the CLI as well."""
     path = shutil.which("aws")
     if path is None:
-        report.add("AWS CLI", "fail", "`aws` is not on the PATH: the Kubernetes provider cannot get a token "
-                                      "(install AWS CLI v2: .github/actions/setup-aws-cli pins the version)")
+        report.add(
+            "AWS CLI",
+            "fail",
+            "`aws` is not on the PATH: the Kubernetes provider cannot get a token "
+            "(install AWS CLI v2: .github/actions/setup-aws-cli pins the version)",
+        )
         return
     version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()
     major_two = version.startswith("aws-cli/2.")
-    report.add("AWS CLI", "pass" if major_two else "fail",
-               f"{path}: {version or 'no version'}" + ("" if major_two else "; AWS CLI v2 is required"))
+    report.add(
+        "AWS CLI",
+        "pass" if major_two else "fail",
+        f"{path}: {version or 'no version'}" + ("" if major_two else "; AWS CLI v2 is required"),
+    )
 
 
 def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
@@ -118,8 +142,12 @@ def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "RepositoryNotFoundException":
                 raise
-            report.add(name, "warn", f"repository {repo} is created by this deployment; the image is missing "
-                                     "and must be pushed before the pods can start")
+            report.add(
+                name,
+                "warn",
+                f"repository {repo} is created by this deployment; the image is missing "
+                "and must be pushed before the pods can start",
+            )
             continue
         if found is None:
             report.add(name, "fail", f"{repo}:{tag} was never pushed: pods would sit in ImagePullBackOff")
@@ -136,25 +164,27 @@ def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:
 
     eip_quota, source = quota(quotas, EIP_QUOTA)
     used = [a for a in ec2.describe_addresses()["Addresses"] if not ours(a.get("Tags"), config)]
-    status = "pass" if len(used) + nats_needed <= eip_quota else "fail"
-    if status == "pass" and source != "Service Quotas":
-        status = "warn"
-    report.add("quota: Elastic IPs", status, f"{len(used)} in use by others + {nats_needed} for NAT <= "
-               f"{eip_quota:g}? (quota from {source})")
+    report.add(
+        "quota: Elastic IPs",
+        headroom(len(used) + nats_needed, eip_quota, source),
+        f"{len(used)} in use by others + {nats_needed} for NAT <= {eip_quota:g}? (quota from {source})",
+    )
 
     nat_quota, source = quota(quotas, NAT_QUOTA)
     subnets = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
     per_zone: dict[str, int] = {}
-    for nat in ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]:
+    for nat in ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending", "available"]}])[
+        "NatGateways"
+    ]:
         if not ours(nat.get("Tags"), config):
             zone = subnets.get(nat["SubnetId"], "?")
             per_zone[zone] = per_zone.get(zone, 0) + 1
     busiest = max(per_zone.values(), default=0)
-    status = "pass" if busiest + 1 <= nat_quota else "fail"
-    if status == "pass" and source != "Service Quotas":
-        status = "warn"
-    report.add("quota: NAT gateways per AZ", status,
-               f"at most {busiest} in a zone by others + 1 <= {nat_quota:g}? (quota from {source})")
+    report.add(
+        "quota: NAT gateways per AZ",
+        headroom(busiest + 1, nat_quota, source),
+        f"at most {busiest} in a zone by others + 1 <= {nat_quota:g}? (quota from {source})",
+    )
 
 
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:

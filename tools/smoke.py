@@ -22,8 +22,6 @@ import settings
 from tools.ops import Aws, Report, main_for
 from tools.preflight import images, repository
 
-ADDONS = ("vpc-cni", "kube-proxy", "coredns")
-
 
 @dataclass
 class Clients:
@@ -35,9 +33,13 @@ class Clients:
     autoscaling: Any
 
     @classmethod
-    def of(cls, aws: Aws) -> "Clients":
-        return cls(eks=aws.client("eks"), addons=aws.client("eks"), scans=aws.client("ecr"),
-                   autoscaling=aws.client("autoscaling"))
+    def of(cls, aws: Aws) -> Clients:
+        return cls(
+            eks=aws.client("eks"),
+            addons=aws.client("eks"),
+            scans=aws.client("ecr"),
+            autoscaling=aws.client("autoscaling"),
+        )
 
 
 def check_cluster(report: Report, eks, config: settings.Settings) -> None:
@@ -48,8 +50,11 @@ def check_cluster(report: Report, eks, config: settings.Settings) -> None:
         report.add("cluster", "fail", f"{name}: {exc.response['Error']['Code']}")
         return
     ok = cluster["status"] == "ACTIVE" and cluster["version"] == version
-    report.add("cluster", "pass" if ok else "fail",
-               f"{name} is {cluster['status']} at {cluster['version']} (pinned {version})")
+    report.add(
+        "cluster",
+        "pass" if ok else "fail",
+        f"{name} is {cluster['status']} at {cluster['version']} (pinned {version})",
+    )
 
 
 def check_node_groups(report: Report, eks, autoscaling, config: settings.Settings) -> None:
@@ -70,15 +75,23 @@ def check_node_groups(report: Report, eks, autoscaling, config: settings.Setting
             report.add(f"node group {group}", "fail", f"{matches[0]} is {nodegroup['status']}")
             continue
         groups = [g["name"] for g in nodegroup.get("resources", {}).get("autoScalingGroups", [])]
-        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=groups)["AutoScalingGroups"] if groups else []
+        found = (
+            autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=groups)["AutoScalingGroups"]
+            if groups
+            else []
+        )
         ready = sum(1 for g in found for i in g["Instances"] if i["LifecycleState"] == "InService")
-        report.add(f"node group {group}", "pass" if ready >= wanted.min_size else "fail",
-                   f"{matches[0]} ACTIVE, {ready} nodes in service (minimum {wanted.min_size})")
+        report.add(
+            f"node group {group}",
+            "pass" if ready >= wanted.min_size else "fail",
+            f"{matches[0]} ACTIVE, {ready} nodes in service (minimum {wanted.min_size})",
+        )
 
 
 def check_addons(report: Report, eks, config: settings.Settings) -> None:
+    """Every EKS managed add-on of settings/addons.py, at the version the stack pins."""
     pinned = config.stack.cluster.addons
-    for addon in ADDONS:
+    for addon in pinned:
         try:
             found = eks.describe_addon(clusterName=config.stack.cluster_name, addonName=addon)["addon"]
         except ClientError as exc:
@@ -87,7 +100,9 @@ def check_addons(report: Report, eks, config: settings.Settings) -> None:
         if found["status"] != "ACTIVE":
             report.add(f"add-on {addon}", "fail", f"{found['status']} at {found['addonVersion']}")
         elif found["addonVersion"] != pinned[addon]:
-            report.add(f"add-on {addon}", "warn", f"ACTIVE at {found['addonVersion']}, pinned {pinned[addon]}")
+            report.add(
+                f"add-on {addon}", "warn", f"ACTIVE at {found['addonVersion']}, pinned {pinned[addon]}"
+            )
         else:
             report.add(f"add-on {addon}", "pass", f"ACTIVE at {found['addonVersion']}")
 
@@ -96,7 +111,9 @@ def check_scans(report: Report, ecr, config: settings.Settings) -> None:
     for api, tag, digest in images(config):
         image_id = {"imageDigest": digest} if digest else {"imageTag": tag}
         try:
-            findings = ecr.describe_image_scan_findings(repositoryName=repository(config, api), imageId=image_id)
+            findings = ecr.describe_image_scan_findings(
+                repositoryName=repository(config, api), imageId=image_id
+            )
         except ClientError as exc:
             report.add(f"scan {api}:{tag}", "warn", f"no scan result ({exc.response['Error']['Code']})")
             continue
@@ -110,22 +127,28 @@ def check_deployments(report: Report, kubeconfig: str | None, config: settings.S
     if not kubeconfig:
         report.add("deployments", "skip", "no kubeconfig (--kubeconfig or KUBECONFIG): replicas not checked")
         return
-    from kubernetes import client, config as kube_config
+    from kubernetes import client
+    from kubernetes import config as kube_config
 
     try:
         kube_config.load_kube_config(config_file=kubeconfig)
         apps = client.AppsV1Api()
         for name, api in sorted(config.apis.items()):
             deployment = apps.read_namespaced_deployment(name, api.namespace)
-            available = deployment.status.available_replicas or 0
+            available = (deployment.status.available_replicas if deployment.status else None) or 0
             wanted = api.autoscaling.min_replicas
-            report.add(f"deployment {api.namespace}/{name}", "pass" if available >= wanted else "fail",
-                       f"{available} available (minimum {wanted})")
+            report.add(
+                f"deployment {api.namespace}/{name}",
+                "pass" if available >= wanted else "fail",
+                f"{available} available (minimum {wanted})",
+            )
     except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is a failed check
         report.add("deployments", "fail", f"cannot read Deployments: {type(exc).__name__}: {exc}")
 
 
-def smoke(args: argparse.Namespace, aws: Aws, config: settings.Settings, clients: Clients | None = None) -> Report:
+def smoke(
+    args: argparse.Namespace, aws: Aws, config: settings.Settings, clients: Clients | None = None
+) -> Report:
     clients = clients or Clients.of(aws)
     report = Report(f"smoke {config.stack.stack}")
     check_cluster(report, clients.eks, config)
@@ -138,7 +161,9 @@ def smoke(args: argparse.Namespace, aws: Aws, config: settings.Settings, clients
 
 def main(argv: list[str] | None = None) -> int:
     def extra(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--kubeconfig", help="check Deployments' available replicas through this kubeconfig")
+        parser.add_argument(
+            "--kubeconfig", help="check Deployments' available replicas through this kubeconfig"
+        )
 
     return main_for("smoke", __doc__.split("\n")[0], smoke, extra, argv)
 

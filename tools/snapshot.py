@@ -20,9 +20,16 @@ from tools import ROOT
 from tools.offline import SynthError, synthesize
 from tools.offline.stacks import discover
 
+
 def render(body: dict[str, Any]) -> str:
-    return yaml.dump(body, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, width=1_000_000,
-                     allow_unicode=True, default_flow_style=False)
+    return yaml.dump(
+        body,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=False,
+        width=1_000_000,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
 
 
 def path_of(stack: str, project_dir: Path = ROOT) -> Path:
@@ -46,7 +53,9 @@ def snapshot(project_dir: Path = ROOT, check: bool = False) -> int:
         if not check:
             path.write_text(text)
     known = {path_of(stack, project_dir) for stack in discover(project_dir)}
-    orphans = sorted(set((project_dir / "tests" / "snapshots").glob("*.yaml")) - known)  # a stack file was removed
+    orphans = sorted(
+        set((project_dir / "tests" / "snapshots").glob("*.yaml")) - known
+    )  # a stack file was removed
     for path in stale:
         print(f"{'stale' if check else 'wrote'} {path.relative_to(project_dir)}")
     for orphan in orphans:

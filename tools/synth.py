@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tools.offline import Graph, SynthError, manifests, synthesize
 from tools import ROOT
+from tools.offline import Graph, SynthError, manifests, synthesize
 from tools.offline.estimate import critical_path
 
 
@@ -39,16 +39,27 @@ def api_rows(graph: Graph) -> list[tuple[str, ...]]:
     by_name = {}
     for r in graph.of_type("kubernetes:apps/v1:Deployment"):
         meta, template = r["inputs"]["metadata"], r["inputs"]["spec"]["template"]
-        by_name[(meta["namespace"], meta["name"])] = template["spec"]["containers"][0]["image"].rsplit("/", 1)[-1]
-    hpas = {(r["inputs"]["metadata"]["namespace"], r["inputs"]["spec"]["scaleTargetRef"]["name"]): r["inputs"]["spec"]
-            for r in graph.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")}
-    exposed = {(r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"].removesuffix("-lb"))
-               for r in graph.of_type("kubernetes:core/v1:Service") if r["inputs"]["spec"].get("type") == "LoadBalancer"}
-    rows = []
+        by_name[(meta["namespace"], meta["name"])] = template["spec"]["containers"][0]["image"].rsplit(
+            "/", 1
+        )[-1]
+    hpas = {
+        (r["inputs"]["metadata"]["namespace"], r["inputs"]["spec"]["scaleTargetRef"]["name"]): r["inputs"][
+            "spec"
+        ]
+        for r in graph.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    }
+    exposed = {
+        (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"].removesuffix("-lb"))
+        for r in graph.of_type("kubernetes:core/v1:Service")
+        if r["inputs"]["spec"].get("type") == "LoadBalancer"
+    }
+    rows: list[tuple[str, ...]] = []
     for (namespace, name), image in sorted(by_name.items()):
         hpa = hpas.get((namespace, name))
         replicas = f"{hpa['minReplicas']}..{hpa['maxReplicas']} (HPA)" if hpa else "fixed"
-        rows.append((name, namespace, image, replicas, "internal NLB" if (namespace, name) in exposed else "-"))
+        rows.append(
+            (name, namespace, image, replicas, "internal NLB" if (namespace, name) in exposed else "-")
+        )
     return rows
 
 
@@ -65,14 +76,18 @@ def is_fake(value: object, fakes: set[str]) -> bool:
 
 def summary(graph: Graph, console: Console) -> None:
     counts = Counter(r["type"] for r in graph.resources if r["type"] != "pulumi:pulumi:Stack")
-    table = Table(title=f"{graph.project} / {graph.stack}: {sum(counts.values())} resources", title_justify="left")
+    table = Table(
+        title=f"{graph.project} / {graph.stack}: {sum(counts.values())} resources", title_justify="left"
+    )
     table.add_column("type")
     table.add_column("count", justify="right")
     for typ, count in sorted(counts.items()):
         table.add_row(typ, str(count))
     console.print(table)
     protected = [r for r in graph.resources if r["protect"]]
-    console.print(f"protected: {len(protected)} ({', '.join(sorted({r['type'].split(':')[-1] for r in protected}))})")
+    console.print(
+        f"protected: {len(protected)} ({', '.join(sorted({r['type'].split(':')[-1] for r in protected}))})"
+    )
     apis = Table(title="APIs", title_justify="left")
     for column in ("deployment", "namespace", "image", "replicas", "load balancer"):
         apis.add_column(column)
@@ -80,11 +95,14 @@ def summary(graph: Graph, console: Console) -> None:
         apis.add_row(*row)
     console.print(apis)
     total, chain = critical_path(graph)
-    console.print(f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "
-                  "tools/data/creation_times.yaml):")
+    console.print(
+        f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "
+        "tools/data/creation_times.yaml):"
+    )
     console.print("  " + " -> ".join(f"{r['name']} ({r['type'].split(':')[-1]})" for r in chain))
-    outputs = Table(title="stack outputs (fake: made up offline; `pulumi up` gives the real value)",
-                    title_justify="left")
+    outputs = Table(
+        title="stack outputs (fake: made up offline; `pulumi up` gives the real value)", title_justify="left"
+    )
     outputs.add_column("name")
     outputs.add_column("value", overflow="fold")
     outputs.add_column("", no_wrap=True)
@@ -96,8 +114,12 @@ def summary(graph: Graph, console: Console) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.synth", description=__doc__.split("\n")[0])
     parser.add_argument("stack", help="stack name: dev, staging, prod, ...")
-    parser.add_argument("--project", type=Path, default=ROOT,
-                        help="the project directory (Pulumi.yaml, stack files, program); default: this repository")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=ROOT,
+        help="the project directory (Pulumi.yaml, stack files, program); default: this repository",
+    )
     parser.add_argument("--config", type=Path, help="use FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output directory (default build/synth/<stack>)")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ Only the cloud's answers are faked (ids, ARNs, URLs, invokes); the program, its 
 components are exactly what ``pulumi up`` runs.
 """
 
-from tools.offline.engine import Graph, SynthError, synthesize
 from tools.offline import manifests
+from tools.offline.engine import Graph, SynthError, synthesize
 
 __all__ = ["Graph", "SynthError", "manifests", "synthesize"]

@@ -46,7 +46,6 @@ ID_PREFIXES = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
     "aws:ec2/securityGroup:SecurityGroup": "sg",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
 }
@@ -70,20 +69,38 @@ class FakeCloud(pulumi.runtime.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in ZONE_LETTERS]
             prefix = zone_id_prefix(self.region)
-            return {"id": self.region, "names": names, "state": "available",
-                    "zoneIds": [f"{prefix}-az{ZONE_NUMBERS[n[-1]]}" for n in names], "groupNames": [self.region]}
+            return {
+                "id": self.region,
+                "names": names,
+                "state": "available",
+                "zoneIds": [f"{prefix}-az{ZONE_NUMBERS[n[-1]]}" for n in names],
+                "groupNames": [self.region],
+            }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"id": self.account, "accountId": self.account, "userId": "AROAOFFLINE:synth",
-                    "arn": f"arn:aws:sts::{self.account}:assumed-role/offline/synth"}
+            return {
+                "id": self.account,
+                "accountId": self.account,
+                "userId": "AROAOFFLINE:synth",
+                "arn": f"arn:aws:sts::{self.account}:assumed-role/offline/synth",
+            }
         if token == "aws:index/getRegion:getRegion":
-            return {"id": self.region, "name": self.region, "region": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com"}
+            return {
+                "id": self.region,
+                "name": self.region,
+                "region": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+            }
         if token == "aws:index/getPartition:getPartition":
-            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",
-                    "reverseDnsPrefix": "com.amazonaws"}
+            return {
+                "id": "aws",
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+            }
         # An invoke the fake cloud does not know must fail loudly, never return an empty answer.
-        raise NotImplementedError(f"the offline engine has no answer for invoke {token}; add it to "
-                                  "tools/offline/cloud.py")
+        raise NotImplementedError(
+            f"the offline engine has no answer for invoke {token}; add it to tools/offline/cloud.py"
+        )
 
     # -- resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -119,20 +136,19 @@ class FakeCloud(pulumi.runtime.Mocks):
             arn = f"arn:aws:iam::{self.account}:role/{physical}"
             out.update(uniqueId=self._fake(f"AROA{_digest(identity).upper()}"))
             rid = physical
-        elif typ == "aws:iam/policy:Policy":
-            arn = f"arn:aws:iam::{self.account}:policy/{physical}"
-            rid = arn
         elif typ == "aws:ecr/repository:Repository":
             arn = f"arn:aws:ecr:{self.region}:{self.account}:repository/{physical}"
-            out.update(registryId=self.account,
-                       repositoryUrl=f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}")
+            out.update(
+                registryId=self.account,
+                repositoryUrl=f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{physical}",
+            )
             rid = physical
         elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
             out.update(latestVersion=1, defaultVersion=1)
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             rid = f"{inputs.get('clusterName')}:{physical}"
             out.update(status="ACTIVE", nodeGroupName=physical)
-        elif typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+        elif typ == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or physical
             rid, arn = bucket, f"arn:aws:s3:::{bucket}"
             out.update(bucket=bucket, bucketRegionalDomainName=f"{bucket}.s3.{self.region}.amazonaws.com")
@@ -147,9 +163,12 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
         """A referenced stack's outputs, as the backend would answer: the ones the program reads from the
-        bootstrap stack (bootstrap/__main__.py exports them; tests/test_bootstrap.py keeps the two in step)."""
-        address = self._fake(f"3.{int(_digest('eip', stack, length=2), 16)}.{int(_digest('eip2', stack, length=2), 16)}"
-                             f".{int(_digest('eip3', stack, length=2), 16)}")
+        bootstrap stack (bootstrap/__main__.py exports them; tests/test_bootstrap.py keeps the two in
+        step)."""
+        address = self._fake(
+            f"3.{int(_digest('eip', stack, length=2), 16)}.{int(_digest('eip2', stack, length=2), 16)}"
+            f".{int(_digest('eip3', stack, length=2), 16)}"
+        )
         outputs = {"runnerEgressCidr": f"{address}/32"}
         return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
 
@@ -158,16 +177,32 @@ class FakeCloud(pulumi.runtime.Mocks):
         # A new cluster (replaced) has a new OIDC issuer and endpoint, even under the same name.
         issuer_id = _digest("oidc", identity, length=32).upper()
         oidc_url = self._fake(f"oidc.eks.{self.region}.amazonaws.com/id/{issuer_id}")
-        endpoint = self._fake(f"https://{_digest('endpoint', identity, length=32).upper()}.gr7.{self.region}"
-                              ".eks.amazonaws.com")
+        endpoint = self._fake(
+            f"https://{_digest('endpoint', identity, length=32).upper()}.gr7.{self.region}.eks.amazonaws.com"
+        )
         kubeconfig = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "aws",
-            "clusters": [{"name": "kubernetes", "cluster": {
-                "server": endpoint, "certificate-authority-data": "T0ZGTElORS1DQQ=="}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "aws",
+            "clusters": [
+                {
+                    "name": "kubernetes",
+                    "cluster": {"server": endpoint, "certificate-authority-data": "T0ZGTElORS1DQQ=="},
+                }
+            ],
             "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
-            "users": [{"name": "aws", "user": {"exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
+            "users": [
+                {
+                    "name": "aws",
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
+                        }
+                    },
+                }
+            ],
         }
         security_group = self._fake(f"sg-{_digest('eks-cluster-sg', identity)}")
         return "", {

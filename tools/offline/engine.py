@@ -1,9 +1,10 @@
 """Runs a project's program for one stack under the Pulumi mock engine and records the desired-state graph.
 
 Only the cloud's answers are faked (tools/offline/cloud.py). The program, its config and the runtime are what
-``pulumi up`` runs: config arrives in ``PULUMI_CONFIG`` as the Python language host passes it, the program runs
-inside ``pulumi.runtime.run_in_stack`` as the language host runs it, and the engine's rules that mocks skip
-(every resource and invoke needs a provider when its package's default provider is disabled) are enforced here.
+``pulumi up`` runs: config arrives in ``PULUMI_CONFIG`` as the Python language host passes it, the program
+runs inside ``pulumi.runtime.run_in_stack`` as the language host runs it, and the engine's rules that mocks
+skip (every resource and invoke needs a provider when its package's default provider is disabled) are enforced
+here.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import os
 import runpy
 import sys
 import threading
+import typing
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pulumi
 from google.protobuf import json_format
@@ -42,8 +45,11 @@ def _wire(value: Any) -> Any:
 
     The signature keys are constants of the wire protocol (pulumi sdk/proto, `rpc.py` `_special_*`; checked
     against pulumi 3.272); the SDK exposes no public name for them, so they are spelled here, once."""
-    sig_key, secret_sig, resource_sig = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270", \
-        "5cf8f73096256a8f31e491e813e4eb8e"
+    sig_key, secret_sig, resource_sig = (
+        "4dabf18193072939515e22adb298388d",
+        "1b47061264138c4ac30d75fd1eb44270",
+        "5cf8f73096256a8f31e491e813e4eb8e",
+    )
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     if isinstance(value, dict):
         sig = value.get(sig_key)
@@ -93,8 +99,10 @@ class RecordingMonitor(mocks.MockMonitor):
         has_provider = bool(request.provider) or (request.remote and package in request.providers)
         if needs_provider and not has_provider and self._default_denied(package):
             # What the engine answers (pkg/resource/deploy/source_eval.go, diag GetDefaultProviderDenied).
-            self.errors.append(f"{urn}: Default provider for '{package}' disabled. '{request.type}' must use an "
-                               "explicit provider.")
+            self.errors.append(
+                f"{urn}: Default provider for '{package}' disabled. '{request.type}' must use an "
+                "explicit provider."
+            )
         aliases = [json_format.MessageToDict(a) for a in request.aliases]
         record = {
             "urn": urn,
@@ -127,12 +135,24 @@ class RecordingMonitor(mocks.MockMonitor):
         properties the program passed."""
         response = super().ReadResource(request)
         record = {
-            "urn": response.urn, "id": request.id, "type": request.type, "name": request.name,
-            "parent": request.parent or None, "custom": True, "remote": False,
-            "provider": request.provider.rsplit("::", 1)[0] if request.provider else None, "providers": {},
-            "dependencies": sorted(set(request.dependencies)), "protect": False, "retainOnDelete": False,
-            "deleteBeforeReplace": False, "ignoreChanges": [], "replaceOnChanges": [], "aliases": [],
-            "sdkTypeAliases": [], "inputs": _wire(json_format.MessageToDict(request.properties)),
+            "urn": response.urn,
+            "id": request.id,
+            "type": request.type,
+            "name": request.name,
+            "parent": request.parent or None,
+            "custom": True,
+            "remote": False,
+            "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
+            "providers": {},
+            "dependencies": sorted(set(request.dependencies)),
+            "protect": False,
+            "retainOnDelete": False,
+            "deleteBeforeReplace": False,
+            "ignoreChanges": [],
+            "replaceOnChanges": [],
+            "aliases": [],
+            "sdkTypeAliases": [],
+            "inputs": _wire(json_format.MessageToDict(request.properties)),
         }
         with self._lock:
             self.records[response.urn] = record
@@ -146,8 +166,10 @@ class RecordingMonitor(mocks.MockMonitor):
     def Invoke(self, request):
         package = request.tok.split(":")[0]
         if not request.provider and self._default_denied(package):
-            self.errors.append(f"invoke {request.tok}: Default provider for '{package}' disabled. "
-                               f"'{request.tok}' must use an explicit provider.")
+            self.errors.append(
+                f"invoke {request.tok}: Default provider for '{package}' disabled. "
+                f"'{request.tok}' must use an explicit provider."
+            )
         return super().Invoke(request)
 
 
@@ -161,7 +183,12 @@ class Graph:
     fakes: set[str] = field(default_factory=set, repr=False)  # values the fake cloud made up
 
     def body(self) -> dict[str, Any]:
-        return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": self.resources,
+            "outputs": self.outputs,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.body(), indent=2, sort_keys=True) + "\n"
@@ -181,9 +208,10 @@ def tree_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     def path(resource: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         chain = []
-        while resource is not None:
-            chain.append((resource["type"], resource["name"]))
-            resource = by_urn.get(resource["parent"]) if resource["parent"] else None
+        node: dict[str, Any] | None = resource
+        while node is not None:
+            chain.append((node["type"], node["name"]))
+            node = by_urn.get(node["parent"]) if node["parent"] else None
         return tuple(reversed(chain))
 
     return sorted(resources, key=lambda r: (r["type"] != "pulumi:pulumi:Stack", path(r)))
@@ -237,19 +265,24 @@ def _run_program(loop: asyncio.AbstractEventLoop, program: Path) -> None:
 
     try:
         runpy.run_path(str(program), run_name="__main__")
-        root = pulumi.runtime.get_root_resource()
+        root = typing.cast(Any, pulumi.runtime.get_root_resource())  # the Stack set_mocks made
         root.register_outputs(dict(root.outputs))
     finally:
         loop.run_until_complete(wait_for_rpcs())
 
 
-def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT,
-               config_overrides: dict[str, Any] | None = None) -> Graph:
+def synthesize(
+    stack: str,
+    *,
+    config_file: Path | None = None,
+    root: Path = ROOT,
+    config_overrides: dict[str, Any] | None = None,
+) -> Graph:
     """Runs ``root/__main__.py`` for ``stack`` offline and returns the recorded graph.
 
-    ``root`` is the project directory (Pulumi.yaml, the stack files, the program and its catalog; tests point it
-    at a fixture project). ``config_overrides`` replaces whole config keys (as the stack file would), for tests
-    that vary one setting; values are given as YAML would load them, None deletes the key.
+    ``root`` is the project directory (Pulumi.yaml, the stack files, the program and its catalog; tests point
+    it at a fixture project). ``config_overrides`` replaces whole config keys (as the stack file would), for
+    tests that vary one setting; values are given as YAML would load them, None deletes the key.
     """
     try:
         project, config, secret_keys = load_stack_config(root, stack, config_file)
@@ -285,5 +318,11 @@ def synthesize(stack: str, *, config_file: Path | None = None, root: Path = ROOT
     if monitor.errors:
         raise SynthError("\n".join(sorted(set(monitor.errors))))
     resources = tree_order(list(monitor.records.values()))
-    return Graph(project=project, stack=stack, resources=resources, outputs=monitor.stack_outputs, config=config,
-                 fakes=cloud.fakes)
+    return Graph(
+        project=project,
+        stack=stack,
+        resources=resources,
+        outputs=monitor.stack_outputs,
+        config=config,
+        fakes=cloud.fakes,
+    )

@@ -3,7 +3,7 @@ typical creation times per resource type (tools/data/creation_times.yaml)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -28,7 +28,7 @@ def critical_path(graph: Graph, seconds: dict[str, int] | None = None) -> tuple[
             return 0  # our components: grouping only
         return seconds.get(resource["type"], DEFAULT_SECONDS)
 
-    @lru_cache(maxsize=None)
+    @cache
     def finish(urn: str) -> tuple[int, tuple[str, ...]]:
         resource = by_urn[urn]
         best: tuple[int, tuple[str, ...]] = (0, ())

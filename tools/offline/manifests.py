@@ -13,8 +13,9 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def is_object(resource: dict[str, Any]) -> bool:
-    return resource["type"].startswith("kubernetes:") and resource["type"] != HELM_RELEASE \
-        and resource["custom"]
+    return (
+        resource["type"].startswith("kubernetes:") and resource["type"] != HELM_RELEASE and resource["custom"]
+    )
 
 
 def manifests(graph: Graph) -> dict[str, dict[str, Any]]:
@@ -31,11 +32,16 @@ def manifests(graph: Graph) -> dict[str, dict[str, Any]]:
 
 
 def helm_values(graph: Graph) -> dict[str, dict[str, Any]]:
-    return {f"{r['inputs'].get('name', r['name'])}.yaml": {
-        "chart": r["inputs"].get("chart"), "version": r["inputs"].get("version"),
-        "repository": (r["inputs"].get("repositoryOpts") or {}).get("repo"),
-        "namespace": r["inputs"].get("namespace"), "values": r["inputs"].get("values", {})}
-        for r in graph.of_type(HELM_RELEASE)}
+    return {
+        f"{r['inputs'].get('name', r['name'])}.yaml": {
+            "chart": r["inputs"].get("chart"),
+            "version": r["inputs"].get("version"),
+            "repository": (r["inputs"].get("repositoryOpts") or {}).get("repo"),
+            "namespace": r["inputs"].get("namespace"),
+            "values": r["inputs"].get("values", {}),
+        }
+        for r in graph.of_type(HELM_RELEASE)
+    }
 
 
 def write(graph: Graph, out: Path) -> None:

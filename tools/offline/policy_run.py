@@ -8,6 +8,7 @@ The policy configuration is the same file `pulumi preview --policy-pack-config` 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from pulumi_policy import (
 
 from tools import ROOT
 from tools.offline.engine import Graph
+from tools.offline.remote import analyzer_view
 
 CONFIG_DIR = ROOT / "policy" / "config"
 
@@ -49,19 +51,35 @@ def _config(policy, given: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def policy_resources(graph: Graph) -> list[PolicyResource]:
+    records = analyzer_view(graph.resources)
     made: dict[str, PolicyResource] = {}
-    for record in graph.resources:
+    for record in records:
         options = PolicyResourceOptions(
-            protect=record["protect"], ignore_changes=record["ignoreChanges"],
-            delete_before_replace=record["deleteBeforeReplace"], aliases=record["aliases"],
-            custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=record["parent"])
-        made[record["urn"]] = PolicyResource(record["type"], record["inputs"], record["urn"], record["name"],
-                                             options, None, None, [], {})
-    for record in graph.resources:
+            protect=record["protect"],
+            ignore_changes=record["ignoreChanges"],
+            delete_before_replace=record["deleteBeforeReplace"],
+            aliases=record["aliases"],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+            additional_secret_outputs=[],
+            parent=record["parent"],
+        )
+        made[record["urn"]] = PolicyResource(
+            record["type"], record["inputs"], record["urn"], record["name"], options, None, None, [], {}
+        )
+    for record in records:
         resource = made[record["urn"]]
         resource.parent = made.get(record["parent"])
         resource.dependencies = [made[d] for d in record["dependencies"] if d in made]
     return list(made.values())
+
+
+def reporter(violations: list[Violation], policy: str, urn: str | None) -> Callable[[str, str | None], None]:
+    """The analyzer's report callback: a violation of ``policy``, about ``urn`` unless the rule names one."""
+
+    def report(message: str, about: str | None = None) -> None:
+        violations.append(Violation(policy, about or urn, message))
+
+    return report
 
 
 def run(graph: Graph, policies: list, config: dict[str, dict[str, Any]] | None = None) -> list[Violation]:
@@ -72,11 +90,16 @@ def run(graph: Graph, policies: list, config: dict[str, dict[str, Any]] | None =
         settings = _config(policy, config)
         if isinstance(policy, ResourceValidationPolicy):
             for resource in resources:
-                args = ResourceValidationArgs(resource.resource_type, resource.props, resource.urn, resource.name,
-                                              resource.opts, None, settings)
-                policy.validate(args, lambda message, urn=None, _r=resource, _p=policy:
-                                violations.append(Violation(_p.name, urn or _r.urn, message)))
+                args = ResourceValidationArgs(
+                    resource.resource_type,
+                    resource.props,
+                    resource.urn,
+                    resource.name,
+                    resource.opts,
+                    None,
+                    settings,
+                )
+                policy.validate(args, reporter(violations, policy.name, resource.urn))
         else:
-            policy.validate(StackValidationArgs(resources, settings), lambda message, urn=None, _p=policy:
-                            violations.append(Violation(_p.name, urn, message)))
+            policy.validate(StackValidationArgs(resources, settings), reporter(violations, policy.name, None))
     return violations

@@ -6,7 +6,7 @@ new ids, so that what depends on them changes too, as it would for real.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,15 @@ import yaml
 TABLE = Path(__file__).resolve().parents[1] / "data" / "replacement_inputs.yaml"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(path: Path = TABLE) -> dict[str, tuple[tuple[str, ...], ...]]:
     types = yaml.safe_load(path.read_text())["types"]
     return {typ: tuple(tuple(p.split(".")) for p in entry["inputs"]) for typ, entry in types.items()}
 
 
 def forces_replacement(parts: list[Any], forcing: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether a change at input path ``parts`` replaces the resource (a table path covers what is below it)."""
+    """Whether a change at input path ``parts`` replaces the resource (a table path covers what is below
+    it)."""
     keys = tuple(str(p) for p in parts)
     return any(keys[: len(t)] == t for t in forcing)
 

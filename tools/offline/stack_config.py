@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from settings import strict_yaml
 
 SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
@@ -25,15 +23,15 @@ def _full_key(project: str, key: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
-def _replace_secure(value: Any, path: str, secret_keys: set[str], key: str) -> Any:
+def _replace_secure(value: Any, secret_keys: set[str], key: str) -> Any:
     # `secure:` values are encrypted with the stack's secrets provider and cannot be read offline.
     if isinstance(value, dict) and set(value) == {"secure"}:
         secret_keys.add(key)
         return SECRET_PLACEHOLDER
     if isinstance(value, dict):
-        return {k: _replace_secure(v, f"{path}.{k}", secret_keys, key) for k, v in value.items()}
+        return {k: _replace_secure(v, secret_keys, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_replace_secure(v, f"{path}[{i}]", secret_keys, key) for i, v in enumerate(value)]
+        return [_replace_secure(v, secret_keys, key) for v in value]
     return value
 
 
@@ -42,10 +40,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         data = strict_yaml.load(path.read_text())
     except FileNotFoundError:
         raise StackConfigError(f"{path}: no such stack file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise StackConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except strict_yaml.YAMLError as exc:
+        raise StackConfigError(f"{path}: not valid YAML: {strict_yaml.problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -53,8 +49,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_stack_config(root: Path, stack: str, config_file: Path | None = None
-                      ) -> tuple[str, dict[str, str], list[str]]:
+def load_stack_config(
+    root: Path, stack: str, config_file: Path | None = None
+) -> tuple[str, dict[str, str], list[str]]:
     """Returns (project, config as the CLI passes it: every value a string, secret keys)."""
     project_file = read_yaml(root / "Pulumi.yaml")
     project = project_file["name"]
@@ -76,7 +73,7 @@ def load_stack_config(root: Path, stack: str, config_file: Path | None = None
         raise StackConfigError(f"{config_file or f'Pulumi.{stack}.yaml'}: `config` must be a mapping")
     for key, value in stack_values.items():
         full = _full_key(project, key)
-        values[full] = _replace_secure(value, full, secret_keys, full)
+        values[full] = _replace_secure(value, secret_keys, full)
 
     # The CLI passes strings, and structured values as JSON text.
     as_cli = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}

@@ -1,7 +1,7 @@
 """Where the stacks of a project are: one ``Pulumi.<stack>.yaml`` per stack, beside ``Pulumi.yaml``.
 
-Every tool, the Makefile (``python -m tools.offline.stacks``) and the tests list stacks through here, so adding
-a stack file is all it takes to add a stack everywhere.
+Every tool, the Makefile (``python -m tools.offline.stacks``) and the tests list stacks through here, so
+adding a stack file is all it takes to add a stack everywhere.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from pathlib import Path
 from tools import ROOT
 
 
-
 def discover(project_dir: Path = ROOT) -> list[str]:
-    return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
 
 
 if __name__ == "__main__":
