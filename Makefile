@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test mutate lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,10 @@ lint: $(STAMP) ## ruff (lint and format) and mypy over the program, tools, polic
 
 test: $(STAMP) $(CHECKOV_STAMP) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
 	$(PY) -m pytest -n auto
+
+ONLY ?=
+mutate: $(STAMP) $(CHECKOV_STAMP) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (about a minute each)
+	$(PY) -m tools.mutate $(if $(ONLY),--only $(ONLY))
 
 lock: $(STAMP) ## re-resolve the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile pyproject.toml -p 3.11 --quiet --no-header -o requirements.txt

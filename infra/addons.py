@@ -7,6 +7,7 @@ resources together (and their URNs stable); one helper makes every Helm release 
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def helm_release(
     )
 
 
+def policy_document(file: str, context: ClusterContext, **extra: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A policy of infra/policies/ with its ``${...}`` scopes filled in: ``CLUSTER``, ``REGION``, ``VPC_ID``
+    and whatever the caller adds. A placeholder left unfilled is an error, never a wildcard."""
+    variables = {
+        "CLUSTER": context.names.cluster,
+        "REGION": context.environment.region,
+        "VPC_ID": context.vpc_id,
+        **extra,
+    }
+    template = string.Template((POLICIES / file).read_text())
+    return pulumi.Output.all(**variables).apply(lambda values: template.substitute(values))
+
+
 def chart_role(name: str, chart: Chart, parent: pulumi.Resource, context: ClusterContext) -> aws.iam.Role:
     """The IAM role of a chart's service account (IRSA, docs/decisions/0007): its inline policy from
     infra/policies/. ``name`` is the role's logical name, part of its identity."""
@@ -58,7 +72,7 @@ def chart_role(name: str, chart: Chart, parent: pulumi.Resource, context: Cluste
         oidc_provider_url=context.oidc_provider_url,
         namespace=chart.namespace,
         service_account=chart.service_account,
-        policy=(POLICIES / chart.policy_file).read_text(),
+        policy=policy_document(chart.policy_file, context),
         parent=parent,
     )
 

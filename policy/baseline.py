@@ -155,6 +155,26 @@ def _bucket_encryption(args: ResourceValidationArgs) -> Iterable[str]:
         yield "S3 default encryption is not configured"
 
 
+def _tls_only(args: ResourceValidationArgs) -> Iterable[str]:
+    document = args.props.get("policy")
+    statements = json.loads(document).get("Statement", []) if isinstance(document, str) else []
+    denies_plain_http = [
+        s
+        for s in statements
+        if s.get("Effect") == "Deny"
+        and _get(s, "Condition.Bool", {}).get("aws:SecureTransport") in ("false", False)
+        and s.get("Action") in ("s3:*", ["s3:*"])
+        and s.get("Principal") in ("*", {"AWS": "*"})
+    ]
+    if not denies_plain_http:
+        yield "the bucket policy must deny every s3 action without TLS (Deny if aws:SecureTransport is false)"
+
+
+def _dynamodb_encryption(args: ResourceValidationArgs) -> Iterable[str]:
+    if not _get(args.props, "serverSideEncryption.enabled"):
+        yield "DynamoDB tables must be encrypted with a KMS key (serverSideEncryption.enabled)"
+
+
 def _pitr(args: ResourceValidationArgs) -> Iterable[str]:
     if not _get(args.props, "pointInTimeRecovery.enabled"):
         yield "DynamoDB tables must have point-in-time recovery"
@@ -172,6 +192,44 @@ def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
         for action in [actions] if isinstance(actions, str) else actions:
             if "*" in action:
                 yield f"IAM policy grants wildcard action {action!r}; list the actions"
+
+
+# Verbs that read; any other action changes something (IAM service authorization reference naming).
+READ_ONLY_VERBS = (
+    "Describe",
+    "Get",
+    "List",
+    "Detect",
+    "Search",
+    "Lookup",
+    "BatchGet",
+    "Query",
+    "Scan",
+    "View",
+)
+
+
+def _iam_mutations_scoped(args: ResourceValidationArgs) -> Iterable[str]:
+    document = args.props.get("policy")
+    if not isinstance(document, str):
+        return
+    statements = json.loads(document).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if statement.get("Effect") != "Allow" or "*" not in resources or statement.get("Condition"):
+            continue
+        actions = statement.get("Action", [])
+        mutating = [
+            a
+            for a in ([actions] if isinstance(actions, str) else actions)
+            if not a.split(":")[-1].startswith(READ_ONLY_VERBS)
+        ]
+        if mutating:
+            yield (
+                f'IAM statement {statement.get("Sid", "")!r} allows {mutating} on every resource ("*") '
+                "with no condition; name the resources or add a condition"
+            )
 
 
 # -- Kubernetes workloads ----------------------------------------------------------------------------
@@ -192,9 +250,18 @@ def _restricted_pod(args: ResourceValidationArgs) -> Iterable[str]:
         yield "pod securityContext.runAsNonRoot must be true"
     if _get(pod, "seccompProfile.type") != "RuntimeDefault":
         yield "pod securityContext.seccompProfile.type must be RuntimeDefault"
+    if pod.get("runAsUser") == 0:
+        yield "pod securityContext.runAsUser must not be 0 (root)"
     for container in spec.get("containers", []) + spec.get("initContainers", []):
         name = container.get("name")
         sc = container.get("securityContext") or {}
+        # A container's own settings override the pod's: checked the same way.
+        if sc.get("runAsNonRoot") is False:
+            yield f"container {name}: securityContext.runAsNonRoot is false, overriding the pod's"
+        if sc.get("runAsUser") == 0:
+            yield f"container {name}: securityContext.runAsUser must not be 0 (root)"
+        if "seccompProfile" in sc and _get(sc, "seccompProfile.type") != "RuntimeDefault":
+            yield f"container {name}: securityContext.seccompProfile.type must be RuntimeDefault"
         if sc.get("allowPrivilegeEscalation") is not False:
             yield f"container {name}: allowPrivilegeEscalation must be false"
         if sc.get("readOnlyRootFilesystem") is not True:
@@ -211,6 +278,31 @@ def _restricted_pod(args: ResourceValidationArgs) -> Iterable[str]:
         for probe in ("readinessProbe", "livenessProbe"):
             if not container.get(probe):
                 yield f"container {name}: {probe} is missing"
+        readiness, liveness = container.get("readinessProbe") or {}, container.get("livenessProbe") or {}
+        if "httpGet" in liveness and _get(liveness, "httpGet.path") == _get(readiness, "httpGet.path"):
+            # Readiness may check dependencies; liveness on the same handler restarts pods when one is down.
+            path = _get(liveness, "httpGet.path")
+            yield f"container {name}: livenessProbe uses the readiness handler {path}"
+
+
+def _kube_dns(peer: dict) -> bool:
+    return _get(peer, "namespaceSelector.matchLabels") == {
+        "kubernetes.io/metadata.name": "kube-system"
+    } and _get(peer, "podSelector.matchLabels") == {"k8s-app": "kube-dns"}
+
+
+def _network_policy_rules(args: ResourceValidationArgs) -> Iterable[str]:
+    spec = args.props.get("spec") or {}
+    for i, rule in enumerate(spec.get("ingress") or []):
+        if not rule.get("from"):
+            yield f"ingress rule {i} names no peers (`from`): it admits every source"
+    for i, rule in enumerate(spec.get("egress") or []):
+        if not rule.get("ports"):
+            yield f"egress rule {i} names no ports: it allows every port"
+        if any(port.get("port") == 53 for port in rule.get("ports") or []) and not all(
+            _kube_dns(peer) for peer in rule.get("to") or [{}]
+        ):
+            yield f"egress rule {i} opens DNS (53) to more than kube-dns in kube-system"
 
 
 def _no_default_namespace(args: ResourceValidationArgs) -> Iterable[str]:
@@ -309,6 +401,30 @@ RESOURCE_POLICIES = [
         "IAM policies grant no wildcard actions",
         ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"],
         _iam_wildcards,
+    ),
+    _resource_policy(
+        "iam-mutations-scoped",
+        'IAM statements that change something on every resource ("*") carry a condition',
+        ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"],
+        _iam_mutations_scoped,
+    ),
+    _resource_policy(
+        "s3-tls-only",
+        "Bucket policies deny every request without TLS",
+        ["aws:s3/bucketPolicy:BucketPolicy"],
+        _tls_only,
+    ),
+    _resource_policy(
+        "dynamodb-encrypted",
+        "DynamoDB tables are encrypted with a KMS key",
+        ["aws:dynamodb/table:Table"],
+        _dynamodb_encryption,
+    ),
+    _resource_policy(
+        "network-policy-rules-name-peers-and-ports",
+        "Ingress rules name peers, egress rules name ports, DNS goes to kube-dns only",
+        ["kubernetes:networking.k8s.io/v1:NetworkPolicy"],
+        _network_policy_rules,
     ),
     _resource_policy(
         "pods-restricted-profile",
@@ -481,6 +597,102 @@ def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> No
                 f"{resource.resource_type} {resource.name} holds state and must be protected in this stack",
                 resource.urn,
             )
+        if resource.resource_type == "aws:s3/bucket:Bucket" and resource.props.get("forceDestroy"):
+            report(
+                f"bucket {resource.name} has forceDestroy: a destroy would delete its objects", resource.urn
+            )
+
+
+# The node role's managed policies (infra/node_groups.py): kubelet, VPC CNI, read-only ECR, SSM instead of
+# SSH.
+NODE_ROLE_POLICIES = {
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+}
+
+
+def _trusts(role: Any, service: str) -> bool:
+    document = role.props.get("assumeRolePolicy")
+    statements = json.loads(document).get("Statement", []) if isinstance(document, str) else []
+    return any(_get(s, "Principal.Service") == service for s in statements)
+
+
+def _node_role_policies(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every role EC2 instances assume (node roles) has exactly the node policies, and no inline policy: a
+    broader node role is what every pod could borrow."""
+    for role in (r for r in _objects(args, "aws:iam/role:Role") if _trusts(r, "ec2.amazonaws.com")):
+        attached: set[str] = {
+            a.props.get("policyArn", "")
+            for a in args.resources
+            if a.resource_type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+            and role in a.dependencies
+        }
+        if attached != NODE_ROLE_POLICIES:
+            report(
+                f"node role {role.name} has managed policies {sorted(attached)}, not exactly "
+                f"{sorted(NODE_ROLE_POLICIES)}",
+                role.urn,
+            )
+        inline = [p.name for p in _objects(args, "aws:iam/rolePolicy:RolePolicy") if role in p.dependencies]
+        if inline:
+            report(f"node role {role.name} has inline policies {inline}", role.urn)
+
+
+def _selectors_disjoint(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No two Deployments of a namespace select the same pods (stable and canary differ by `track`): an
+    overlap makes each ReplicaSet fight over the other's pods."""
+    deployments = _objects(args, DEPLOYMENT)
+    for i, first in enumerate(deployments):
+        for second in deployments[i + 1 :]:
+            if _get(first.props, "metadata.namespace") != _get(second.props, "metadata.namespace"):
+                continue
+            a = _get(first.props, "spec.selector.matchLabels") or {}
+            b = _get(second.props, "spec.selector.matchLabels") or {}
+            if not any(key in b and b[key] != value for key, value in a.items()):
+                report(
+                    f"Deployments {first.name} and {second.name} have overlapping selectors {a} and {b}",
+                    second.urn,
+                )
+
+
+def _network_policies_in_the_vpc(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An ipBlock admits addresses; none may admit more than the VPC (the NLBs' addresses)."""
+    vpcs = [
+        ipaddress.IPv4Network(v.props["cidrBlock"])
+        for v in _objects(args, "aws:ec2/vpc:Vpc")
+        if v.props.get("cidrBlock")
+    ]
+    for policy in _objects(args, "kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        spec = policy.props.get("spec") or {}
+        peers = [p for r in spec.get("ingress") or [] for p in r.get("from") or []]
+        peers += [p for r in spec.get("egress") or [] for p in r.get("to") or []]
+        for peer in peers:
+            cidr = _get(peer, "ipBlock.cidr")
+            if cidr and not any(ipaddress.IPv4Network(cidr).subnet_of(vpc) for vpc in vpcs):
+                report(
+                    f"NetworkPolicy {policy.name} admits ipBlock {cidr}, wider than the VPC "
+                    f"{[str(v) for v in vpcs]}",
+                    policy.urn,
+                )
+
+
+def _account_guard(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The AWS provider acts only in the account this stack is for (its policy config says which)."""
+    expected = args.get_config().get("expectedAccountId")
+    providers = [p for p in args.resources if p.resource_type == "pulumi:providers:aws"]
+    if not expected:
+        report("no expectedAccountId is configured for this stack (policy/config/<stack>.json)", None)
+        return
+    for provider in providers:
+        allowed = provider.props.get("allowedAccountIds")
+        allowed = json.loads(allowed) if isinstance(allowed, str) else allowed
+        if allowed != [expected]:
+            report(
+                f"the AWS provider {provider.name} allows accounts {allowed}, not exactly [{expected!r}]",
+                provider.urn,
+            )
 
 
 STACK_POLICIES = [
@@ -513,6 +725,31 @@ STACK_POLICIES = [
         description="Node groups run only in private subnets",
         validate=_node_groups_private,
         enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="node-role-has-node-policies-only",
+        description="Node roles have exactly the node managed policies and no inline policy",
+        validate=_node_role_policies,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="deployment-selectors-disjoint",
+        description="No two Deployments of a namespace select the same pods",
+        validate=_selectors_disjoint,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="network-policies-stay-in-the-vpc",
+        description="No NetworkPolicy ipBlock is wider than the VPC",
+        validate=_network_policies_in_the_vpc,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="account-guard",
+        description="The AWS provider allows exactly the stack's expected account",
+        validate=_account_guard,
+        enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(properties={"expectedAccountId": {"type": "string"}}),
     ),
     StackValidationPolicy(
         name="stateful-resources-protected",

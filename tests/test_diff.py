@@ -178,3 +178,67 @@ def test_diff_against_a_git_ref_synthesizes_both_sides():
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "== dev: HEAD -> working tree"
     assert lines[-1].endswith("unchanged") and " to create, " in lines[-1]
+
+
+# The guard's one stateful set (policy/baseline.py STATEFUL), written out: a test reading it from the code
+# would pass whatever the set held.
+STATEFUL = [
+    "aws:ec2/vpc:Vpc",
+    "eks:index:Cluster",
+    "aws:kms/key:Key",
+    "aws:ecr/repository:Repository",
+    "aws:s3/bucket:Bucket",
+    "aws:dynamodb/table:Table",
+    "kubernetes:core/v1:Namespace",
+]
+# An input whose change replaces each of them (tools/data/replacement_inputs.yaml).
+FORCING = {
+    "aws:ec2/vpc:Vpc": "cidrBlock",
+    "eks:index:Cluster": "name",
+    "aws:kms/key:Key": "keySpec",
+    "aws:ecr/repository:Repository": "name",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:dynamodb/table:Table": "hashKey",
+    "kubernetes:core/v1:Namespace": "metadata",
+}
+
+
+def guard_exit(tmp_path, old: dict, new: dict) -> int:
+    for side, body in (("old", old), ("new", new)):
+        (tmp_path / side).mkdir(exist_ok=True)
+        (tmp_path / side / "graph.json").write_text(json.dumps(body))
+    return main([str(tmp_path / "old"), str(tmp_path / "new")])
+
+
+@pytest.mark.parametrize("typ", STATEFUL)
+@pytest.mark.parametrize("protected", [False, True])
+def test_the_guard_exits_3_for_a_replaced_or_deleted_stateful_resource_protected_or_not(
+    fixture_graphs, tmp_path, typ, protected
+):
+    old = body(fixture_graphs["small"])  # small protects nothing: only the type can stop these
+    target = next(r for r in old["resources"] if r["type"] == typ)
+    target["protect"] = protected
+    deleted = {**old, "resources": [r for r in old["resources"] if r["urn"] != target["urn"]]}
+    assert guard_exit(tmp_path, old, deleted) == 3
+    replaced = json.loads(json.dumps(old))
+    changed = next(r for r in replaced["resources"] if r["urn"] == target["urn"])
+    field = FORCING[typ]
+    changed["inputs"][field] = {"name": "renamed"} if field == "metadata" else "replaced-value"
+    assert guard_exit(tmp_path, old, replaced) == 3
+
+
+def test_the_guard_exits_3_for_a_protected_resource_of_any_type_and_0_unprotected(fixture_graphs, tmp_path):
+    old = body(fixture_graphs["small"])
+    route = next(r for r in old["resources"] if r["type"] == "aws:ec2/route:Route")  # no stateful type
+    gone = {**old, "resources": [r for r in old["resources"] if r["urn"] != route["urn"]]}
+    assert guard_exit(tmp_path, old, gone) == 0
+    route["protect"] = True
+    assert guard_exit(tmp_path, old, gone) == 3
+
+
+def test_an_update_of_a_stateful_resource_passes_the_guard(fixture_graphs, tmp_path):
+    old = body(fixture_graphs["small"])
+    new = json.loads(json.dumps(old))
+    table = next(r for r in new["resources"] if r["type"] == "aws:dynamodb/table:Table")
+    table["inputs"]["pointInTimeRecovery"] = {"enabled": False}
+    assert guard_exit(tmp_path, old, new) == 0

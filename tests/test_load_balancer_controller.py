@@ -4,13 +4,20 @@ tagging what it creates, and keeps its scoping to the controller's own resources
 from __future__ import annotations
 
 import json
+import string
 
 import pytest
 from iam_eval import allowed
 
 from tools import ROOT
 
-POLICY = json.loads((ROOT / "infra" / "policies" / "load-balancer-controller-nlb.json").read_text())
+VPC = "arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0abc"
+# The policy as infra/addons.py fills it in for a cluster whose VPC is vpc-0abc.
+POLICY = json.loads(
+    string.Template(
+        (ROOT / "infra" / "policies" / "load-balancer-controller-nlb.json").read_text()
+    ).substitute(VPC_ID="vpc-0abc", CLUSTER="picturesocial-dev", REGION="us-east-1")
+)
 ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333"
 SG = "arn:aws:ec2:us-east-1:111122223333:security-group"
 CLUSTER_TAG = {"aws:RequestTag/elbv2.k8s.aws/cluster": "picturesocial-dev"}
@@ -25,6 +32,7 @@ OWNED = {"aws:ResourceTag/elbv2.k8s.aws/cluster": "picturesocial-dev"}
 # feature_gates.go).
 CREATE_TIME = [
     ("frontend security group", "ec2:CreateSecurityGroup", f"{SG}/*", CLUSTER_TAG),
+    ("frontend security group (its VPC)", "ec2:CreateSecurityGroup", VPC, CLUSTER_TAG),
     (
         "its tags",
         "ec2:CreateTags",
@@ -58,7 +66,12 @@ CREATE_TIME = [
         {**CLUSTER_TAG, "elasticloadbalancing:CreateAction": "CreateListener"},
     ),
     ("pod targets", "elasticloadbalancing:RegisterTargets", f"{ARN}:targetgroup/k8s-x/0b", {}),
-    ("backend rule on the node security group", "ec2:AuthorizeSecurityGroupIngress", f"{SG}/sg-0nodes", {}),
+    (
+        "backend rule on the node security group",
+        "ec2:AuthorizeSecurityGroupIngress",
+        f"{SG}/sg-0nodes",
+        {"ec2:Vpc": VPC},
+    ),
     (
         "target group attributes (deregistration delay)",
         "elasticloadbalancing:ModifyTargetGroupAttributes",
@@ -78,7 +91,9 @@ def test_every_request_the_controller_makes_for_an_nlb_service_is_allowed(what, 
 def test_without_the_listener_tagging_statement_creating_a_listener_fails():
     """The gap the controller hit with the previous policy: CreateListener with tags needs AddTags on it."""
     trimmed = {**POLICY, "Statement": [s for s in POLICY["Statement"] if s["Sid"] != "TagListeners"]}
-    action, resource, context = CREATE_TIME[7][1:]
+    action, resource, context = next(
+        c[1:] for c in CREATE_TIME if c[1] == "elasticloadbalancing:AddTags" and ":listener/" in c[2]
+    )
     assert not allowed(trimmed, action, resource, context)
 
 
@@ -89,6 +104,13 @@ def test_without_the_listener_tagging_statement_creating_a_listener_fails():
         ("elasticloadbalancing:DeleteLoadBalancer", f"{ARN}:loadbalancer/net/prod-api/0f", {}),
         ("elasticloadbalancing:ModifyTargetGroupAttributes", f"{ARN}:targetgroup/prod-api/0f", {}),
         ("ec2:DeleteSecurityGroup", f"{SG}/sg-0theirs", {}),
+        # Security groups of another VPC, and security groups without the controller's tag.
+        (
+            "ec2:AuthorizeSecurityGroupIngress",
+            f"{SG}/sg-0elsewhere",
+            {"ec2:Vpc": VPC.replace("0abc", "0fff")},
+        ),
+        ("ec2:CreateSecurityGroup", f"{SG}/*", {}),
         # Creating without the cluster tag, or retagging the cluster tag itself.
         ("elasticloadbalancing:CreateLoadBalancer", f"{ARN}:loadbalancer/net/k8s-x/0a", {}),
         ("elasticloadbalancing:AddTags", f"{ARN}:loadbalancer/net/k8s-x/0a", {**OWNED, **CLUSTER_TAG}),

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import boto3
 import pytest
@@ -203,13 +205,32 @@ def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
     assert "created by this deployment" in {r[0]: r[2] for r in report.rows}["image photos:3.1.0"]
 
 
-def test_exhausted_elastic_ip_quota_fails(cloud):
+@pytest.mark.parametrize("others, status", [(4, "warn"), (5, "fail")])
+def test_elastic_ip_headroom_at_the_exact_limit(cloud, others, status):
+    # small needs one address (one NAT); the default quota is 5 (moto has no Service Quotas value: "warn" is
+    # the documented fallback's pass). 4 + 1 = 5 fits exactly, 5 + 1 does not.
     push_all(cloud)
     ec2 = cloud.client("ec2")
-    for _ in range(5):
+    for _ in range(others):
         ec2.allocate_address(Domain="vpc")
     report = run_preflight(cloud)
-    assert report.status("quota: Elastic IPs") == "fail"
+    assert report.status("quota: Elastic IPs") == status
+    assert {r[0]: r[2] for r in report.rows}["quota: Elastic IPs"].startswith(
+        f"{others} in use by others + 1 for NAT <= 5?"
+    )
+
+
+@pytest.mark.parametrize("others, status", [(4, "pass"), (5, "fail")])
+def test_nat_gateway_headroom_per_zone_at_the_exact_limit(cloud, others, status):
+    push_all(cloud)
+    ec2 = cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.0.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]
+    for _ in range(others):
+        allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.create_nat_gateway(SubnetId=subnet["SubnetId"], AllocationId=allocation)
+    report = run_preflight(cloud)
+    assert report.status("quota: NAT gateways per AZ") == status
 
 
 def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
@@ -393,3 +414,89 @@ def test_critical_findings_fail_and_high_findings_warn(cloud):
     assert report.status("scan photos:3.1.0") == "fail"
     assert report.status("scan greeter:2.0.0") == "warn"
     assert report.status("scan thumbs:0.9.0") == "pass"
+
+
+# -- smoke's Deployment check, against a stand-in Kubernetes API server -------------------------------------
+
+
+class FakeKubernetes(http.server.BaseHTTPRequestHandler):
+    """Answers GET .../namespaces/<ns>/deployments/<name> from ``available`` ({(ns, name): replicas}), as the
+    API server would (404 for a Deployment that does not exist)."""
+
+    available: dict[tuple[str, str], int] = {}
+
+    def do_GET(self):  # noqa: N802 - the http.server interface
+        parts = self.path.split("?")[0].strip("/").split("/")
+        key = (parts[4], parts[6]) if len(parts) == 7 and parts[:3] == ["apis", "apps", "v1"] else None
+        if key not in self.available:
+            self.send_response(404)
+            self.end_headers()
+            return
+        body = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"namespace": key[0], "name": key[1]},
+            "spec": {"selector": {"matchLabels": {}}, "template": {}},
+            "status": {"availableReplicas": self.available[key]},
+        }
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture
+def kubernetes_api(tmp_path):
+    """A stand-in API server on loopback, and a kubeconfig pointing at it; set
+    ``FakeKubernetes.available``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKubernetes)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "fake",
+                "clusters": [
+                    {"name": "fake", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}
+                ],
+                "users": [{"name": "fake", "user": {"token": "fake"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+            }
+        )
+    )
+    yield kubeconfig
+    server.shutdown()
+
+
+def deployments_report(kubeconfig):
+    report = smoke_tool.Report("smoke small")
+    smoke_tool.check_deployments(report, str(kubeconfig), settings_of())
+    return {check: (status, detail) for check, status, detail in report.rows}
+
+
+def test_smoke_passes_when_every_deployment_has_its_minimum_available(kubernetes_api, monkeypatch):
+    monkeypatch.setattr(
+        FakeKubernetes, "available", {("front", "greeter"): 2, ("media", "photos"): 3, ("media", "thumbs"): 2}
+    )
+    rows = deployments_report(kubernetes_api)
+    assert rows == {
+        "deployment front/greeter": ("pass", "2 available (minimum 2)"),
+        "deployment media/photos": ("pass", "3 available (minimum 2)"),
+        "deployment media/thumbs": ("pass", "2 available (minimum 2)"),
+    }
+
+
+def test_smoke_fails_a_deployment_below_its_minimum_or_missing(kubernetes_api, monkeypatch):
+    monkeypatch.setattr(FakeKubernetes, "available", {("front", "greeter"): 1, ("media", "photos"): 2})
+    rows = deployments_report(kubernetes_api)
+    assert rows["deployment front/greeter"] == ("fail", "1 available (minimum 2)")
+    assert rows["deployment media/photos"][0] == "pass"
+    assert rows["deployment media/thumbs"][0] == "fail" and "404" in rows["deployment media/thumbs"][1]

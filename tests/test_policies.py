@@ -3,6 +3,7 @@ no policy can be silently inert."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from policy.baseline import POLICIES
 from tools import ROOT
 from tools.offline.engine import Graph
 from tools.offline.policy_run import run, stack_policy_config
+from tools.offline.stacks import discover
 
 BY_NAME = {p.name: p for p in POLICIES}
 
@@ -28,14 +30,33 @@ def test_every_live_stack_satisfies_every_policy(graphs):
         assert violations == [], f"{stack}:\n" + "\n".join(map(str, violations))
 
 
+# What policy/config/<stack>.json holds for the fixture project's stacks.
+FIXTURE_CONFIG: dict[str, dict[str, dict[str, Any]]] = {
+    "small": {"account-guard": {"expectedAccountId": "123456789012"}},
+    "large": {
+        "account-guard": {"expectedAccountId": "210987654321"},
+        "stateful-resources-protected": {"requireProtection": True},
+    },
+}
+
+
 def test_every_fixture_stack_satisfies_every_policy(fixture_graph):
-    violations = run(fixture_graph, POLICIES, {})
+    violations = run(fixture_graph, POLICIES, FIXTURE_CONFIG[fixture_graph.stack])
     assert violations == [], "\n".join(map(str, violations))
 
 
 @pytest.mark.live
 def test_prod_requires_protection():
     assert stack_policy_config("prod")["stateful-resources-protected"] == {"requireProtection": True}
+
+
+@pytest.mark.live
+def test_every_stack_expects_an_account_of_its_own():
+    # What account-guard compares each stack's AWS provider with: one account per stack, never shared.
+    expected = {
+        stack: stack_policy_config(stack)["account-guard"]["expectedAccountId"] for stack in discover(ROOT)
+    }
+    assert len(set(expected.values())) == len(expected), expected
 
 
 # -- one bad case per policy --------------------------------------------------------------------------
@@ -345,8 +366,284 @@ BAD_CASES = [
 ]
 
 
+def pod_with(change) -> list[dict]:
+    """A good Deployment (and its companions) with one thing changed by ``change(pod, container)``."""
+    bad = deployment()
+    pod = bad["inputs"]["spec"]["template"]["spec"]
+    change(pod, pod["containers"][0])
+    return [bad, *companions()]
+
+
+def node_role(*policies: str, inline: bool = False) -> list[dict]:
+    trust = json.dumps(
+        {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+    )
+    role = res("aws:iam/role:Role", "node-role", {"assumeRolePolicy": trust})
+    out = [role] + [
+        res(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            f"node-role-{i}",
+            {"policyArn": arn},
+            dependencies=[role["urn"]],
+        )
+        for i, arn in enumerate(policies)
+    ]
+    if inline:
+        out.append(
+            res("aws:iam/rolePolicy:RolePolicy", "extra", {"policy": "{}"}, dependencies=[role["urn"]])
+        )
+    return out
+
+
+NODE_POLICIES = [
+    f"arn:aws:iam::aws:policy/{p}"
+    for p in (
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonSSMManagedInstanceCore",
+    )
+]
+
+
+def network_policy(ingress=None, egress=None) -> list[dict]:
+    spec: dict[str, Any] = {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": ingress or [],
+        "egress": egress or [],
+    }
+    return [
+        res(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "np",
+            {"metadata": {"name": "np", "namespace": "apps"}, "spec": spec},
+        )
+    ]
+
+
+VPC = res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.10.0.0/16"})
+KUBE_DNS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+ACCOUNT_GUARD = {"account-guard": {"expectedAccountId": "111122223333"}}
+
+
+def aws_provider(accounts: list[str]) -> list[dict]:
+    return [res("pulumi:providers:aws", "aws", {"allowedAccountIds": json.dumps(accounts)})]
+
+
+def canary(selector: dict) -> list[dict]:
+    stable, other = deployment(), deployment("api-canary")
+    stable["inputs"]["spec"]["selector"]["matchLabels"] = {"app": "api", "track": "stable"}
+    other["inputs"]["spec"]["selector"]["matchLabels"] = selector
+    return [stable, other]
+
+
+def role_policy(statement: dict) -> list[dict]:
+    return [res("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": [statement]})})]
+
+
+def sc(**values):
+    return lambda pod, container: container["securityContext"].update(values)
+
+
+PROTECTION = {"stateful-resources-protected": {"requireProtection": True}}
+TLS_ALLOW = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": "*",
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+MORE_BAD_CASES = [
+    (
+        "eks-secrets-encryption",
+        [res("aws:eks/cluster:Cluster", "eks", {"encryptionConfig": {"resources": ["secrets"]}})],
+        {},
+        "not envelope-encrypted",
+    ),
+    (
+        "nodes-imdsv2-hop-limit-1",
+        [
+            res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                "lt",
+                {"metadataOptions": {"httpTokens": "optional", "httpPutResponseHopLimit": 1}},
+            )
+        ],
+        {},
+        "httpTokens=optional",
+    ),
+    (
+        "ecr-immutable-scanned",
+        [
+            res(
+                "aws:ecr/repository:Repository",
+                "r",
+                {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": False}},
+            )
+        ],
+        {},
+        "scan on push",
+    ),
+    (
+        "iam-mutations-scoped",
+        role_policy(
+            {
+                "Sid": "Open",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeVpcs", "ec2:DeleteVpc"],
+                "Resource": "*",
+            }
+        ),
+        {},
+        "allows ['ec2:DeleteVpc'] on every resource",
+    ),
+    (
+        "s3-tls-only",
+        [res("aws:s3/bucketPolicy:BucketPolicy", "b", {"policy": json.dumps({"Statement": [TLS_ALLOW]})})],
+        {},
+        "must deny every s3 action without TLS",
+    ),
+    (
+        "dynamodb-encrypted",
+        [res("aws:dynamodb/table:Table", "t", {"serverSideEncryption": {"enabled": False}})],
+        {},
+        "must be encrypted",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(ingress=[{"ports": [{"port": 80}]}]),
+        {},
+        "ingress rule 0 names no peers",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(egress=[{"to": [KUBE_DNS]}]),
+        {},
+        "egress rule 0 names no ports",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(
+            egress=[{"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "UDP", "port": 53}]}]
+        ),
+        {},
+        "opens DNS (53) to more than kube-dns",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(lambda pod, c: pod["securityContext"].pop("runAsNonRoot")),
+        {},
+        "pod securityContext.runAsNonRoot must be true",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(lambda pod, c: pod["securityContext"].pop("seccompProfile")),
+        {},
+        "pod securityContext.seccompProfile.type must be RuntimeDefault",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(lambda pod, c: pod["securityContext"].update(runAsUser=0)),
+        {},
+        "pod securityContext.runAsUser must not be 0",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(sc(runAsNonRoot=False)),
+        {},
+        "runAsNonRoot is false, overriding the pod's",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(sc(runAsUser=0)),
+        {},
+        "container api: securityContext.runAsUser must not",
+    ),
+    (
+        "pods-restricted-profile",
+        pod_with(sc(seccompProfile={"type": "Unconfined"})),
+        {},
+        "container api: securityContext.seccompProfile.type must be RuntimeDefault",
+    ),
+    ("pods-restricted-profile", pod_with(sc(allowPrivilegeEscalation=True)), {}, "allowPrivilegeEscalation"),
+    ("pods-restricted-profile", pod_with(sc(readOnlyRootFilesystem=False)), {}, "readOnlyRootFilesystem"),
+    (
+        "pods-restricted-profile",
+        pod_with(sc(capabilities={"drop": ["NET_RAW"]})),
+        {},
+        "capabilities must drop ALL",
+    ),
+    ("pods-restricted-profile", pod_with(sc(privileged=True)), {}, "must not be privileged"),
+    ("pods-restricted-profile", pod_with(lambda pod, c: c["resources"].pop("limits")), {}, "limits lack"),
+    (
+        "pods-restricted-profile",
+        pod_with(lambda pod, c: c.update(livenessProbe=c["readinessProbe"])),
+        {},
+        "livenessProbe uses the readiness handler /r",
+    ),
+    (
+        "deployments-have-service-pdb-hpa",
+        [deployment(), *companions()[::2]],
+        {},
+        "has no PodDisruptionBudget",
+    ),
+    (
+        "deployments-have-service-pdb-hpa",
+        [deployment(), *companions()[:2]],
+        {},
+        "has no HorizontalPodAutoscaler",
+    ),
+    (
+        "node-groups-private-subnets",
+        [res("aws:eks/nodeGroup:NodeGroup", "general", {})],
+        {},
+        "depends on no subnet",
+    ),
+    (
+        "node-role-has-node-policies-only",
+        node_role(*NODE_POLICIES, "arn:aws:iam::aws:policy/AdministratorAccess"),
+        {},
+        "not exactly",
+    ),
+    ("node-role-has-node-policies-only", node_role(*NODE_POLICIES[1:]), {}, "not exactly"),
+    ("node-role-has-node-policies-only", node_role(*NODE_POLICIES, inline=True), {}, "has inline policies"),
+    ("deployment-selectors-disjoint", canary({"app": "api"}), {}, "overlapping selectors"),
+    (
+        "network-policies-stay-in-the-vpc",
+        [
+            VPC,
+            *network_policy(
+                ingress=[{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 80}]}]
+            ),
+        ],
+        {},
+        "admits ipBlock 0.0.0.0/0, wider than the VPC",
+    ),
+    ("account-guard", aws_provider(["444455556666"]), ACCOUNT_GUARD, "not exactly ['111122223333']"),
+    ("account-guard", aws_provider(["111122223333"]), {}, "no expectedAccountId is configured"),
+    (
+        "stateful-resources-protected",
+        [res("aws:s3/bucket:Bucket", "b", {"forceDestroy": True}, protect=True)],
+        PROTECTION,
+        "has forceDestroy",
+    ),
+]
+
+ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES
+
+
 @pytest.mark.parametrize(
-    "policy, resources, config, message", BAD_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CASES)]
+    "policy, resources, config, message",
+    ALL_BAD_CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(ALL_BAD_CASES)],
 )
 def test_each_policy_reports_its_bad_case(policy, resources, config, message):
     violations = run(Graph("picturesocial", "bad", resources, {}), [BY_NAME[policy]], config)
@@ -354,13 +651,59 @@ def test_each_policy_reports_its_bad_case(policy, resources, config, message):
     assert any(message in v.message for v in violations), [v.message for v in violations]
 
 
-def test_no_policy_is_without_a_bad_case():
-    assert {case[0] for case in BAD_CASES} == set(BY_NAME)
+# Each policy's rule, by name: the test below counts its branches (each `yield` or `report(` call site) and
+# wants a bad case per branch, each reporting a different message.
+RULES = {
+    "eks-endpoint-private": "_endpoint",
+    "eks-control-plane-logging": "_logging",
+    "eks-secrets-encryption": "_secrets_encryption",
+    "nodes-imdsv2-hop-limit-1": "_imds",
+    "ecr-immutable-scanned": "_ecr",
+    "s3-public-access-blocked": "_public_access_block",
+    "s3-encrypted": "_bucket_encryption",
+    "dynamodb-pitr": "_pitr",
+    "iam-no-wildcard-actions": "_iam_wildcards",
+    "iam-mutations-scoped": "_iam_mutations_scoped",
+    "s3-tls-only": "_tls_only",
+    "dynamodb-encrypted": "_dynamodb_encryption",
+    "network-policy-rules-name-peers-and-ports": "_network_policy_rules",
+    "pods-restricted-profile": "_restricted_pod",
+    "no-default-namespace": "_no_default_namespace",
+    "load-balancers-internal": "_internal_load_balancer",
+    "load-balancer-services-nlb-class": "_nlb_class",
+    "images-from-ecr-tagged": "_ecr_images",
+    "deployments-have-service-pdb-hpa": "_deployment_companions",
+    "hpa-owns-replicas": "_hpa_owns_replicas",
+    "namespaces-default-deny": "_default_deny",
+    "graceful-target-deregistration": "_graceful_deregistration",
+    "node-groups-private-subnets": "_node_groups_private",
+    "node-role-has-node-policies-only": "_node_role_policies",
+    "deployment-selectors-disjoint": "_selectors_disjoint",
+    "network-policies-stay-in-the-vpc": "_network_policies_in_the_vpc",
+    "account-guard": "_account_guard",
+    "stateful-resources-protected": "_protected_in_prod",
+}
+
+
+def branches(function: str) -> int:
+    tree = ast.parse((ROOT / "policy" / "baseline.py").read_text())
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function)
+    return sum(
+        isinstance(n, ast.Yield) or (isinstance(n, ast.Call) and getattr(n.func, "id", "") == "report")
+        for n in ast.walk(node)
+    )
+
+
+def test_every_branch_of_every_policy_has_a_bad_case_of_its_own():
+    assert set(RULES) == set(BY_NAME)
+    for policy, function in RULES.items():
+        messages = {message for name, _, _, message in ALL_BAD_CASES if name == policy}
+        assert len(messages) >= branches(function), (policy, branches(function), messages)
 
 
 def test_a_good_resource_passes_the_same_policies():
     good = [deployment(), *companions()]
-    assert run(Graph("picturesocial", "good", good, {}), POLICIES, {}) == []
+    assert run(Graph("picturesocial", "good", good, {}), POLICIES, ACCOUNT_GUARD) == []
     drained = behind_an_nlb()  # the bad cases above, each with one knob turned from this
     assert (
         run(Graph("picturesocial", "good", drained, {}), [BY_NAME["graceful-target-deregistration"]], {})
@@ -403,7 +746,7 @@ def test_dropping_the_probes_from_the_program_fails_with_the_policys_message(tmp
     assert result.returncode == 0, result.stderr
     body = json.loads((tmp_path / "out" / "graph.json").read_text())
     graph = Graph(body["project"], body["stack"], body["resources"], body["outputs"])
-    messages = {v.message for v in run(graph, POLICIES, {})}
+    messages = {v.message for v in run(graph, POLICIES, FIXTURE_CONFIG["large"])}
     assert messages == {
         f"container {name}: readinessProbe is missing" for name in ("greeter", "photos", "thumbs")
     }
@@ -413,6 +756,8 @@ def test_opening_the_endpoint_in_the_graph_fails_with_the_policys_message(fixtur
     body = json.loads(fixture_graphs["large"].to_json())
     eks = next(r for r in body["resources"] if r["type"] == "eks:index:Cluster")
     eks["inputs"] |= {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}
-    violations = run(Graph("picturesocial", "large", body["resources"], {}), POLICIES, {})
+    violations = run(
+        Graph("picturesocial", "large", body["resources"], {}), POLICIES, FIXTURE_CONFIG["large"]
+    )
     assert [v.policy for v in violations] == ["eks-endpoint-private"]
     assert "open to 0.0.0.0/0" in violations[0].message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tools import ROOT
@@ -103,3 +105,39 @@ def test_the_aws_cli_is_pinned_and_verified_before_install():
     assert script.index("gpg --batch --verify") < script.index("./aws/install")
     assert step["env"]["FINGERPRINT"] == "FB5DB77FD5C118B80511ADA8A6310ACC4672475C"
     assert "awscli-exe-linux-${arch}-${VERSION}.zip" in script
+
+
+# The steps that gate a deployment: each must be able to stop it.
+GATE = re.compile(r"bash \.ci/run|\bmake\b[^\n]*\b(diff|preflight|smoke|lint|test)\b")
+SWALLOWERS = ("|| true", "|| :", "|| exit 0", "set +e", "; true")
+
+
+def steps():
+    for path in WORKFLOWS:
+        for job_name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                yield path.name, job_name, job, step
+
+
+def test_no_gate_can_be_ignored():
+    gates = 0
+    for workflow, job_name, job, step in steps():
+        run = step.get("run", "")
+        if not GATE.search(run):
+            continue
+        gates += 1
+        where = f"{workflow} {job_name}: {run.strip().splitlines()[0]}"
+        assert not any(swallow in run for swallow in SWALLOWERS), where
+        assert not step.get("continue-on-error") and not job.get("continue-on-error"), where
+    assert gates >= 6  # tests (test, deploy), guard (deploy), preflight, smoke, offline diff (preview)
+
+
+def test_the_gate_check_sees_a_swallowed_failure(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: make preflight STACK=dev || true\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "WORKFLOWS", [broken])
+    with pytest.raises(AssertionError):
+        test_no_gate_can_be_ignored()

@@ -129,18 +129,22 @@ def check_deployments(report: Report, kubeconfig: str | None, config: settings.S
         return
     from kubernetes import client
     from kubernetes import config as kube_config
+    from kubernetes.client.exceptions import ApiException
 
     try:
         kube_config.load_kube_config(config_file=kubeconfig)
         apps = client.AppsV1Api()
         for name, api in sorted(config.apis.items()):
-            deployment = apps.read_namespaced_deployment(name, api.namespace)
+            check = f"deployment {api.namespace}/{name}"
+            try:
+                deployment = apps.read_namespaced_deployment(name, api.namespace)
+            except ApiException as exc:  # the API server answered: this Deployment is not readable
+                report.add(check, "fail", f"{exc.status} {exc.reason}")
+                continue
             available = (deployment.status.available_replicas if deployment.status else None) or 0
             wanted = api.autoscaling.min_replicas
             report.add(
-                f"deployment {api.namespace}/{name}",
-                "pass" if available >= wanted else "fail",
-                f"{available} available (minimum {wanted})",
+                check, "pass" if available >= wanted else "fail", f"{available} available (minimum {wanted})"
             )
     except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is a failed check
         report.add("deployments", "fail", f"cannot read Deployments: {type(exc).__name__}: {exc}")
