@@ -11,6 +11,7 @@ from infra.context import ClusterContext
 from infra.data_stores import DataStores
 from infra.network import Network
 from infra.node_groups import NodeGroups
+from infra.observability import Alarms, ContainerInsights
 from infra.provider import environment
 from infra.registry import Registry
 from workloads.api import ApiWorkload
@@ -21,6 +22,8 @@ try:
 except settings.SettingsError as exc:
     # RunError: the CLI prints the message alone, without a Python traceback.
     raise pulumi.RunError(str(exc)) from None
+for warning in config.warnings:  # e.g. a Kubernetes version near its end of support
+    pulumi.log.warn(warning)
 stack = config.stack
 env = environment(stack)
 
@@ -47,6 +50,14 @@ context = ClusterContext(
 )
 addons = cluster_addons(stack.cluster, context)
 context = context.with_addons(load_balancer_controller=addons.load_balancer_controller)
+ContainerInsights(
+    "container-insights",
+    stack.observability,
+    stack.cluster,
+    context,
+    opts=pulumi.ResourceOptions.merge(env.on_aws, pulumi.ResourceOptions(depends_on=[addons.coredns])),
+)
+alarms = Alarms("alarms", stack.observability, env, apis=config.apis, opts=env.on_aws)
 
 # -- the APIs, one namespace per business domain -------------------------------------------------------------
 namespaces = {
@@ -77,3 +88,4 @@ pulumi.export("repositoryUrls", registry.repository_urls)
 pulumi.export("namespaces", {name: spec.apis for name, spec in config.catalog.namespaces.items()})
 pulumi.export("buckets", data.access.bucket_names)
 pulumi.export("tables", data.access.table_names)
+pulumi.export("alarmTopicArn", alarms.topic.arn)

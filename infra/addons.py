@@ -49,11 +49,12 @@ def helm_release(
 
 
 def policy_document(file: str, context: ClusterContext, **extra: pulumi.Input[str]) -> pulumi.Output[str]:
-    """A policy of infra/policies/ with its ``${...}`` scopes filled in: ``CLUSTER``, ``REGION``, ``VPC_ID``
-    and whatever the caller adds. A placeholder left unfilled is an error, never a wildcard."""
+    """A policy of infra/policies/ with its ``${...}`` scopes filled in: ``CLUSTER``, ``REGION``, ``ACCOUNT``,
+    ``VPC_ID`` and whatever the caller adds. A placeholder left unfilled is an error, never a wildcard."""
     variables = {
         "CLUSTER": context.names.cluster,
         "REGION": context.environment.region,
+        "ACCOUNT": context.environment.account_id,
         "VPC_ID": context.vpc_id,
         **extra,
     }

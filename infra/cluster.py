@@ -132,7 +132,7 @@ class Cluster(pulumi.ComponentResource):
             # coredns needs nodes to become ACTIVE; it is created after the node groups (infra/addons.py).
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             deletion_protection=settings.deletion_protection,
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=settings.support_type),
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[log_group]),
         )
 

@@ -23,6 +23,7 @@ from settings.names import PhysicalNames
 class Environment:
     names: PhysicalNames
     region: str
+    account_id: str
     tags: dict[str, str]
     protect: bool
     aws_provider: aws.Provider
@@ -33,6 +34,7 @@ class Environment:
         return Environment(
             names=settings.names,
             region=settings.region,
+            account_id=settings.account_id,
             tags=settings.tags,
             protect=settings.protect,
             aws_provider=aws_provider,

@@ -232,6 +232,22 @@ def _iam_mutations_scoped(args: ResourceValidationArgs) -> Iterable[str]:
             )
 
 
+def _log_retention(args: ResourceValidationArgs) -> Iterable[str]:
+    days = args.props.get("retentionInDays")
+    if not isinstance(days, (int, float)) or days <= 0:
+        yield "log groups must set retentionInDays: without it CloudWatch keeps every event forever"
+
+
+def _alarm_actions(args: ResourceValidationArgs) -> Iterable[str]:
+    if not args.props.get("alarmActions"):
+        yield "the alarm has no alarmActions: it changes state and nobody is told"
+
+
+def _topic_encrypted(args: ResourceValidationArgs) -> Iterable[str]:
+    if not args.props.get("kmsMasterKeyId"):
+        yield "SNS topics must be encrypted with a KMS key (kmsMasterKeyId)"
+
+
 # -- Kubernetes workloads ----------------------------------------------------------------------------
 
 
@@ -421,6 +437,24 @@ RESOURCE_POLICIES = [
         _dynamodb_encryption,
     ),
     _resource_policy(
+        "log-groups-have-retention",
+        "Every CloudWatch log group expires its events",
+        ["aws:cloudwatch/logGroup:LogGroup"],
+        _log_retention,
+    ),
+    _resource_policy(
+        "alarms-notify",
+        "Every CloudWatch alarm notifies someone",
+        ["aws:cloudwatch/metricAlarm:MetricAlarm"],
+        _alarm_actions,
+    ),
+    _resource_policy(
+        "sns-topics-encrypted",
+        "SNS topics are encrypted with a KMS key",
+        ["aws:sns/topic:Topic"],
+        _topic_encrypted,
+    ),
+    _resource_policy(
         "network-policy-rules-name-peers-and-ports",
         "Ingress rules name peers, egress rules name ports, DNS goes to kube-dns only",
         ["kubernetes:networking.k8s.io/v1:NetworkPolicy"],
@@ -588,6 +622,31 @@ def _node_groups_private(args: StackValidationArgs, report: ReportViolation) -> 
                 report(f"node group {group.name} uses subnet {subnet.name}, which is not private", group.urn)
 
 
+OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
+
+
+def _observability(args: StackValidationArgs, report: ReportViolation) -> None:
+    clusters = _objects(args, EKS_COMPONENT) + _objects(args, EKS_CLUSTER)
+    if not clusters:
+        return
+    found = [
+        a for a in _objects(args, "aws:eks/addon:Addon") if a.props.get("addonName") == OBSERVABILITY_ADDON
+    ]
+    if not found:
+        report(
+            f"the cluster has no {OBSERVABILITY_ADDON} add-on: no container metrics, logs or alarms",
+            clusters[0].urn,
+        )
+    for addon in found:
+        if not addon.props.get("serviceAccountRoleArn"):
+            report(
+                f"{OBSERVABILITY_ADDON} has no serviceAccountRoleArn: its agent would run with the node role",
+                addon.urn,
+            )
+        if not addon.props.get("addonVersion"):
+            report(f"{OBSERVABILITY_ADDON} has no pinned addonVersion", addon.urn)
+
+
 def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> None:
     if not args.get_config().get("requireProtection"):
         return
@@ -742,6 +801,12 @@ STACK_POLICIES = [
         name="network-policies-stay-in-the-vpc",
         description="No NetworkPolicy ipBlock is wider than the VPC",
         validate=_network_policies_in_the_vpc,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="observability-addon-present",
+        description="The cluster runs the CloudWatch observability add-on, pinned, with its own IAM role",
+        validate=_observability,
         enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(

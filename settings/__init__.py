@@ -7,15 +7,16 @@ config the Pulumi runtime was given (by the CLI, or by the offline engine) and c
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from settings import aws_limits, strict_yaml
+from settings import addons, aws_limits, kubernetes, strict_yaml
 from settings.catalog import ApiSpec, Autoscaling, Catalog, Resources
 from settings.errors import SettingsError, from_validation_error, show
 from settings.models import Canary, StackSettings
@@ -53,6 +54,8 @@ class Settings:
     stack: StackSettings
     catalog: Catalog
     apis: dict[str, Api]
+    # What holds today but needs someone's attention soon (a Kubernetes version near its end of support).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def deployed_tags(self) -> dict[str, list[str]]:
@@ -174,23 +177,36 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     return list(problems.values())
 
 
-def load(config: Mapping[str, Any], *, project: str, stack: str, project_dir: Path) -> Settings:
-    """``config`` as the CLI passes it (every value a string, objects as JSON text)."""
+def load(
+    config: Mapping[str, Any], *, project: str, stack: str, project_dir: Path, today: dt.date | None = None
+) -> Settings:
+    """``config`` as the CLI passes it (every value a string, objects as JSON text). With ``today``, the
+    cluster's Kubernetes version is held to the EKS support calendar on that date."""
     wanted = {
         key: _decode(value)
         for key, value in config.items()
         if key.startswith(f"{NAMESPACE}:") or key.split(":")[0] in PROVIDER_NAMESPACES
     }
     try:
-        stack_settings = StackSettings.model_validate({"project": project, "stack": stack, **wanted})
+        stack_settings = StackSettings.model_validate(
+            {"project": project, "stack": stack, **wanted}, context={"today": today}
+        )
     except ValidationError as exc:
         raise from_validation_error(exc, model=StackSettings) from None
     catalog = load_catalog(project_dir)
     apis = _resolve(stack_settings, catalog)
     problems = _name_problems(stack_settings, catalog)
+    warnings = []
+    if today is not None:  # a refusal was raised by the model; what is left is a warning, or nothing
+        cluster = stack_settings.cluster
+        _, warning = kubernetes.support(
+            cluster.version, cluster.support_type, today, addons.kubernetes_versions()
+        )
+        if warning:
+            warnings.append(f"{NAMESPACE}:cluster.version: {warning}")
     if problems:
         raise SettingsError(problems)
-    return Settings(stack=stack_settings, catalog=catalog, apis=apis)
+    return Settings(stack=stack_settings, catalog=catalog, apis=apis, warnings=warnings)
 
 
 def from_pulumi(project_dir: Path) -> Settings:
@@ -199,8 +215,14 @@ def from_pulumi(project_dir: Path) -> Settings:
     values are read through ``pulumi.Config`` like any program's."""
     import pulumi
 
+    try:
+        today = kubernetes.today()
+    except kubernetes.TodayError as exc:
+        raise SettingsError([str(exc)]) from None
     config = {}
     for key in pulumi.runtime.get_config_env():
         namespace, _, name = key.partition(":")
         config[key] = pulumi.Config(namespace).get(name)
-    return load(config, project=pulumi.get_project(), stack=pulumi.get_stack(), project_dir=project_dir)
+    return load(
+        config, project=pulumi.get_project(), stack=pulumi.get_stack(), project_dir=project_dir, today=today
+    )

@@ -27,6 +27,11 @@ class ManagedAddon:
     phase: Phase
     versions: dict[str, str]  # Kubernetes minor version -> add-on version
     source: str
+    # The service account given an IAM role through the add-on's serviceAccountRoleArn (IRSA,
+    # docs/decisions/0007), and that role's inline policy (a file in infra/policies/); None: no AWS identity.
+    namespace: str | None = None
+    service_account: str | None = None
+    policy_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,26 +54,56 @@ class Chart:
     )  # fixed values; the stack-dependent ones come from infra/addons.py
 
 
+# The pins for the two newest minors this project runs: the current one (every stack) and the previous one, so
+# that an upgrade is rehearsed (tests/test_upgrade.py). Read from what `aws eks describe-addon-versions
+# --kubernetes-version <v>` offered in October 2026, as recorded by public infrastructure code pinned against
+# it (no AWS documentation table lists builds for 1.36 yet); `make preflight` asks EKS whether each pin is
+# offered for the cluster's version before every `pulumi up`.
 VPC_CNI = ManagedAddon(
     "vpc-cni",
     "control-plane",
-    versions={"1.32": "v1.20.1-eksbuild.3", "1.33": "v1.20.1-eksbuild.3"},
-    source="EKS user guide, managing-vpc-cni, version table (2025)",
+    # One release line for every Kubernetes version. vpc-cni moves one minor version per update: a stack
+    # running an older line upgrades through each minor.
+    versions={"1.35": "v1.23.2-eksbuild.1", "1.36": "v1.23.2-eksbuild.1"},
+    source="describe-addon-versions for 1.36 (2026-10-07) as pinned in "
+    "AndreRosaLopes/eks_on_AWS_OpenSource infra/terraform/foundation/eks.tf @ecf12ec4 and two other public "
+    "1.36 configurations; aws/amazon-vpc-cni-k8s v1.23 line",
 )
 KUBE_PROXY = ManagedAddon(
     "kube-proxy",
     "control-plane",
-    versions={"1.32": "v1.32.9-eksbuild.2", "1.33": "v1.33.5-eksbuild.2"},
-    source="EKS user guide, managing-kube-proxy, version table (2025)",
+    versions={"1.35": "v1.35.3-eksbuild.13", "1.36": "v1.36.0-eksbuild.45"},
+    source="1.35: EKS user guide, managing-kube-proxy, version table (2026); 1.36: the newest build offered "
+    "(October 2026), pinned in AndreRosaLopes/eks_on_AWS_OpenSource infra/terraform/foundation/eks.tf "
+    "@ecf12ec4",
 )
 COREDNS = ManagedAddon(
     "coredns",
     "compute",
-    versions={"1.32": "v1.11.4-eksbuild.24", "1.33": "v1.12.4-eksbuild.1"},
-    source="EKS user guide, managing-coredns, version table (2025)",
+    versions={"1.35": "v1.14.3-eksbuild.3", "1.36": "v1.14.7-eksbuild.11"},
+    source="1.35: EKS user guide, managing-coredns, version table (2026); 1.36: v1.14.7 (CoreDNS CVE fixes, "
+    "aws/eks-distro v1-33-eks-34 notes, 2026-10-28), build pinned in AndreRosaLopes/eks_on_AWS_OpenSource "
+    "infra/terraform/foundation/eks.tf @ecf12ec4",
 )
 
-MANAGED: dict[str, ManagedAddon] = {addon.name: addon for addon in (VPC_CNI, KUBE_PROXY, COREDNS)}
+# Container Insights (enhanced) and Fluent Bit container logs (infra/observability.py). One release line for
+# every Kubernetes version it supports; the same build runs 1.35 and 1.36 clusters in the configurations
+# below.
+CLOUDWATCH_OBSERVABILITY = ManagedAddon(
+    "amazon-cloudwatch-observability",
+    "compute",
+    versions={"1.35": "v6.7.0-eksbuild.1", "1.36": "v6.7.0-eksbuild.1"},
+    source="the newest build offered in September 2026 (aws-observability/helm-charts Release 6.x line, "
+    "chart 6.4.0 @ 2026-08-07 the newest tagged upstream), as pinned by public 1.35 and 1.36 configurations; "
+    "service account from the EKS user guide, workloads-add-ons-available-eks",
+    namespace="amazon-cloudwatch",
+    service_account="cloudwatch-agent",
+    policy_file="cloudwatch-observability.json",
+)
+
+MANAGED: dict[str, ManagedAddon] = {
+    addon.name: addon for addon in (VPC_CNI, KUBE_PROXY, COREDNS, CLOUDWATCH_OBSERVABILITY)
+}
 
 METRICS_SERVER = Chart(
     "metrics-server",

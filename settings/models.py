@@ -11,12 +11,13 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from settings import addons
+from settings import addons, kubernetes
 from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
 from settings.errors import rule, rules
+from settings.kubernetes import SupportType
 from settings.names import PhysicalNames
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -44,6 +45,15 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+
+
+def _retention_period(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise rule(
+            f"{days} is not a CloudWatch Logs retention period; use one of "
+            f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
+    return days
 
 
 class NetworkSettings(Model):
@@ -188,7 +198,10 @@ class ClusterSettings(Model):
     name: ClusterName | None = Field(
         None, description="the EKS cluster's name (default `<project>-<stack>`); prefixes every physical name"
     )
-    version: str = Field(description="Kubernetes version, one with pinned add-ons in settings/addons.py")
+    version: str = Field(
+        description="Kubernetes version: in the EKS calendar (settings/data/eks_versions.yaml), in support, "
+        "with pinned add-ons (settings/addons.py)"
+    )
     endpoint: EndpointSettings = Field(EndpointSettings(), description="who may reach the API server")
     log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
         ["api", "audit", "authenticator"], description="control-plane log types"
@@ -198,20 +211,41 @@ class ClusterSettings(Model):
     )
     admin_role_arns: list[RoleArn] = Field([], description="roles given the cluster-admin access policy")
     deletion_protection: bool = Field(False, description="EKS deletion protection")
+    support_type: SupportType = Field(
+        "STANDARD",
+        description="the cluster's upgrade policy: STANDARD refuses a version past its end of standard "
+        "support (settings/data/eks_versions.yaml); EXTENDED runs on at the extended-support rate",
+    )
     addon_versions: dict[str, str] = Field(
         {},
         description="override a pinned EKS add-on version (a patch release before settings/addons.py has it)",
     )
 
-    @field_validator("version")
-    @classmethod
-    def _pinned_and_known(cls, version: str) -> str:
-        if version not in addons.kubernetes_versions():
+    @model_validator(mode="after")
+    def _supported_version(self, info: ValidationInfo) -> ClusterSettings:
+        """Released on EKS, in support on the day the settings are checked (context ``today``, when given),
+        and with pinned add-ons: checked in that order, so a retired version is reported with its date."""
+        calendar = kubernetes.calendar()
+        if self.version not in calendar:
             raise rule(
-                f'"{version}" must be one of the Kubernetes versions with pinned add-ons: '
-                f"{', '.join(addons.kubernetes_versions())} (settings/addons.py)"
+                f'"{self.version}" is not a Kubernetes version of the EKS release calendar: '
+                f"{', '.join(calendar)} (settings/data/eks_versions.yaml)",
+                field="version",
             )
-        return version
+        today = (info.context or {}).get("today")
+        if today is not None:
+            problem, _ = kubernetes.support(
+                self.version, self.support_type, today, addons.kubernetes_versions()
+            )
+            if problem:
+                raise rule(problem, field="version")
+        if self.version not in addons.kubernetes_versions():
+            raise rule(
+                f'"{self.version}" has no pinned add-on versions; this project runs '
+                f"{', '.join(addons.kubernetes_versions())} (settings/addons.py)",
+                field="version",
+            )
+        return self
 
     @field_validator("addon_versions")
     @classmethod
@@ -226,12 +260,7 @@ class ClusterSettings(Model):
     @field_validator("log_retention_days")
     @classmethod
     def _cloudwatch_period(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise rule(
-                f"{days} is not a CloudWatch Logs retention period; use one of "
-                f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        return days
+        return _retention_period(days)
 
     @property
     def addons(self) -> dict[str, str]:
@@ -387,6 +416,36 @@ class RegistrySettings(Model):
     untagged_expiry_days: int = Field(7, ge=1, le=365, description="days after which untagged images expire")
 
 
+Email = Annotated[str, matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address such as oncall@example.com")]
+
+
+class ObservabilitySettings(Model):
+    """Container Insights, container logs and the alarms of the stack (infra/observability.py)."""
+
+    log_retention_days: int = Field(
+        30,
+        description="retention of the four `/aws/containerinsights/<cluster>/...` log groups, a CloudWatch "
+        "period",
+    )
+    alarm_emails: list[Email] = Field(
+        [], description="addresses subscribed to the stack's alarm topic (each confirms by email once)"
+    )
+    restarts_threshold: int = Field(
+        3, ge=1, le=1000, description="container restarts of one API within 5 minutes that raise its alarm"
+    )
+    unavailable_minutes: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="minutes an API runs below its HPA minimum, or a node is not Ready, before the alarm",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_period(cls, days: int) -> int:
+        return _retention_period(days)
+
+
 AccountId = Annotated[str, matching(r"\d{12}", "a 12-digit AWS account id (quote it in YAML)")]
 Region = Annotated[str, matching(r"[a-z]{2}(-gov)?-[a-z]+-\d", "an AWS region such as us-east-1")]
 
@@ -414,6 +473,11 @@ class StackSettings(Model):
         RegistrySettings(), alias="picturesocial:registry", description="the ECR repositories"
     )
     ci: CiSettings = Field(alias="picturesocial:ci", description="who deploys and previews, from where")
+    observability: ObservabilitySettings = Field(
+        ObservabilitySettings(),
+        alias="picturesocial:observability",
+        description="Container Insights, container logs, alarms and dashboard",
+    )
     protect: bool = Field(
         True,
         alias="picturesocial:protect",
@@ -463,6 +527,11 @@ class StackSettings(Model):
     @property
     def names(self) -> PhysicalNames:
         return PhysicalNames(self.cluster_name)
+
+    @property
+    def account_id(self) -> str:
+        # The provider refuses any other (allowedAccountIds); the first is the one this stack deploys to.
+        return self.allowed_account_ids[0]
 
     @property
     def tags(self) -> dict[str, str]:

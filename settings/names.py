@@ -23,6 +23,23 @@ class PhysicalNames:
     def secrets_key_alias(self) -> str:
         return f"alias/{self.cluster}-eks-secrets"
 
+    def container_insights_log_group(self, kind: str) -> str:
+        # The amazon-cloudwatch-observability add-on writes to exactly these groups (its Fluent Bit outputs
+        # and the agent's EMF exporter): application, dataplane, host, performance.
+        return f"/aws/containerinsights/{self.cluster}/{kind}"
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.cluster}-alarms"
+
+    @property
+    def alarm_key_alias(self) -> str:
+        return f"alias/{self.cluster}-alarms"
+
+    @property
+    def dashboard(self) -> str:
+        return self.cluster
+
     def repository(self, api: str) -> str:
         return f"{self.cluster}/{api}"
 

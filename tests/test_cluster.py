@@ -14,7 +14,7 @@ def eks(graph):
 
 
 def test_cluster_version_is_the_pinned_one(fixture_graph):
-    assert eks(fixture_graph)["version"] == "1.33"
+    assert eks(fixture_graph)["version"] == "1.36"
 
 
 @pytest.mark.parametrize("stack, days", [("small", 7), ("large", 365)])
@@ -86,13 +86,13 @@ def test_the_endpoint_admits_the_deploy_runner_and_the_operators_only(fixture_gr
 
 def test_addons_are_managed_at_pinned_versions(fixture_graph):
     cluster = eks(fixture_graph)
-    # The pins for 1.33 (settings/models.py cites where each comes from), written out: a test that read them
+    # The pins for 1.36 (settings/addons.py cites where each comes from), written out: a test that read them
     # from the table under test would pass whatever the table said.
     assert cluster["bootstrapSelfManagedAddons"] is False
-    assert cluster["vpcCniOptions"]["addonVersion"] == "v1.20.1-eksbuild.3"
-    assert cluster["kubeProxyAddonOptions"]["version"] == "v1.33.5-eksbuild.2"
+    assert cluster["vpcCniOptions"]["addonVersion"] == "v1.23.2-eksbuild.1"
+    assert cluster["kubeProxyAddonOptions"]["version"] == "v1.36.0-eksbuild.45"
     coredns = one(fixture_graph, "aws:eks/addon:Addon", "coredns")["inputs"]
-    assert (coredns["addonName"], coredns["addonVersion"]) == ("coredns", "v1.12.4-eksbuild.1")
+    assert (coredns["addonName"], coredns["addonVersion"]) == ("coredns", "v1.14.7-eksbuild.11")
 
 
 def test_network_policies_are_enforced_and_the_vpc_cni_logs_at_info(fixture_graph):

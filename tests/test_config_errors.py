@@ -99,9 +99,39 @@ CASES = [
         "botocore's model sets no limit)",
     ),
     (
-        "unpinned-kubernetes-version",
+        "kubernetes-version-eks-never-had",
         {"picturesocial:cluster": {**CLUSTER, "version": "1.20"}},
-        'picturesocial:cluster.version: "1.20" must be one of the Kubernetes versions with pinned add-ons',
+        'picturesocial:cluster.version: "1.20" is not a Kubernetes version of the EKS release calendar: 1.29, '
+        "1.30, 1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37 (settings/data/eks_versions.yaml)",
+    ),
+    (
+        # The acceptance case of the support rule: checked on the suite's fixed date, 2026-11-23.
+        "kubernetes-version-past-standard-support",
+        {"picturesocial:cluster": {**CLUSTER, "version": "1.33"}},
+        'picturesocial:cluster.version: "1.33" ended standard support on 2026-07-29; the newest version in '
+        'standard support with pinned add-ons is 1.36: upgrade one minor version at a time (README "Upgrading '
+        'Kubernetes"), or set picturesocial:cluster.supportType: EXTENDED (until 2027-07-29)',
+    ),
+    (
+        "kubernetes-version-on-extended-support-without-pins",
+        {"picturesocial:cluster": {**CLUSTER, "version": "1.33", "supportType": "EXTENDED"}},
+        'picturesocial:cluster.version: "1.33" has no pinned add-on versions; this project runs 1.35, 1.36 '
+        "(settings/addons.py)",
+    ),
+    (
+        "alarm-email-without-domain",
+        {"picturesocial:observability": {"alarmEmails": ["oncall"]}},
+        'picturesocial:observability.alarmEmails[0]: "oncall" must be an email address such as oncall@example.com',
+    ),
+    (
+        "container-log-retention-not-a-cloudwatch-period",
+        {"picturesocial:observability": {"logRetentionDays": 31}},
+        "picturesocial:observability.logRetentionDays: 31 is not a CloudWatch Logs retention period; use one of 1, ",
+    ),
+    (
+        "unknown-support-type",
+        {"picturesocial:cluster": {**CLUSTER, "supportType": "standard"}},
+        'picturesocial:cluster.supportType: "standard" must be "STANDARD" or "EXTENDED"',
     ),
     (
         "endpoint-open-to-the-internet",

@@ -38,7 +38,7 @@ def test_node_groups_follow_the_stack_settings(fixture_graphs):
     assert (small["instanceTypes"], small["capacityType"]) == (["t3.medium", "t3a.medium"], "SPOT")
     # desiredSize defaults to minSize.
     assert small["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
-    assert small["labels"] == {"workload": "general"} and small["version"] == "1.33"
+    assert small["labels"] == {"workload": "general"} and small["version"] == "1.36"
     arm = one(fixture_graphs["large"], NODE_GROUP, "arm")["inputs"]
     assert (arm["amiType"], arm["capacityType"]) == ("AL2023_ARM_64_STANDARD", "ON_DEMAND")
     assert arm["taints"] == [{"key": "arch", "value": "arm64", "effect": "NO_SCHEDULE"}]

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import boto3
 import pytest
@@ -293,7 +294,24 @@ def test_without_credentials_one_line_and_exit_1(tmp_path):
 # -- smoke ---------------------------------------------------------------------------------------------
 
 
-def deploy_cluster(session, version="1.33", nodes=2):
+APPLICATION_LOGS = f"/aws/containerinsights/{CLUSTER}/application"
+
+
+def ship_container_log(session, minutes_ago: float) -> None:
+    logs = session.client("logs")
+    if not logs.describe_log_groups(logGroupNamePrefix=APPLICATION_LOGS)["logGroups"]:
+        logs.create_log_group(logGroupName=APPLICATION_LOGS)
+        logs.create_log_stream(logGroupName=APPLICATION_LOGS, logStreamName="fluent-bit")
+    at = int((time.time() - minutes_ago * 60) * 1000)
+    logs.put_log_events(
+        logGroupName=APPLICATION_LOGS,
+        logStreamName="fluent-bit",
+        logEvents=[{"timestamp": at, "message": "ok"}],
+    )
+
+
+def deploy_cluster(session, version="1.36", nodes=2, log_minutes_ago=1.0):
+    ship_container_log(session, log_minutes_ago)
     eks = session.client("eks")
     eks.create_cluster(
         name=CLUSTER,
@@ -327,11 +345,12 @@ def stubbed_addons(session, status="ACTIVE"):
     client = session.client("eks")
     stub = Stubber(client)
     pinned = {
-        "vpc-cni": "v1.20.1-eksbuild.3",
-        "kube-proxy": "v1.33.5-eksbuild.2",
-        "coredns": "v1.12.4-eksbuild.1",
+        "vpc-cni": "v1.23.2-eksbuild.1",
+        "kube-proxy": "v1.36.0-eksbuild.45",
+        "coredns": "v1.14.7-eksbuild.11",
+        "amazon-cloudwatch-observability": "v6.7.0-eksbuild.1",
     }
-    for addon in ("vpc-cni", "kube-proxy", "coredns"):
+    for addon in pinned:
         stub.add_response(
             "describe_addon",
             {
@@ -369,6 +388,7 @@ def run_smoke(session, *, addon_status="ACTIVE", counts=None):
         addons=stubbed_addons(session, addon_status),
         scans=stubbed_scans(session, counts or {}),
         autoscaling=session.client("autoscaling"),
+        logs=session.client("logs"),
     )
     return smoke_tool.smoke(argparse.Namespace(kubeconfig=None), Aws(session, REGION), config, clients)
 
@@ -399,8 +419,25 @@ def test_too_few_nodes_fail(cloud):
 
 
 def test_a_cluster_at_another_version_fails(cloud):
-    deploy_cluster(cloud, version="1.32")
+    deploy_cluster(cloud, version="1.35")
     assert run_smoke(cloud).status("cluster") == "fail"
+
+
+def test_container_logs_from_the_last_15_minutes_pass(cloud):
+    deploy_cluster(cloud, log_minutes_ago=14)
+    assert run_smoke(cloud).status("container logs") == "pass"
+
+
+def test_container_logs_older_than_15_minutes_warn(cloud):
+    deploy_cluster(cloud, log_minutes_ago=16)
+    report = run_smoke(cloud)
+    assert report.status("container logs") == "warn" and not report.failed
+
+
+def test_a_missing_application_log_group_fails(cloud):
+    deploy_cluster(cloud)
+    cloud.client("logs").delete_log_group(logGroupName=APPLICATION_LOGS)
+    assert run_smoke(cloud).status("container logs") == "fail"
 
 
 def test_a_degraded_addon_fails(cloud):

@@ -635,6 +635,44 @@ MORE_BAD_CASES = [
         PROTECTION,
         "has forceDestroy",
     ),
+    (
+        "log-groups-have-retention",
+        [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
+        {},
+        "keeps every event",
+    ),
+    ("alarms-notify", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", {})], {}, "nobody is told"),
+    ("sns-topics-encrypted", [res("aws:sns/topic:Topic", "t", {})], {}, "kmsMasterKeyId"),
+    ("observability-addon-present", [res("eks:index:Cluster", "eks", {})], {}, "has no amazon-cloudwatch"),
+    (
+        "observability-addon-present",
+        [
+            res("eks:index:Cluster", "eks", {}),
+            res(
+                "aws:eks/addon:Addon",
+                "o",
+                {"addonName": "amazon-cloudwatch-observability", "addonVersion": "v6"},
+            ),
+        ],
+        {},
+        "has no serviceAccountRoleArn",
+    ),
+    (
+        "observability-addon-present",
+        [
+            res("eks:index:Cluster", "eks", {}),
+            res(
+                "aws:eks/addon:Addon",
+                "o",
+                {
+                    "addonName": "amazon-cloudwatch-observability",
+                    "serviceAccountRoleArn": "arn:aws:iam::1:role/r",
+                },
+            ),
+        ],
+        {},
+        "has no pinned addonVersion",
+    ),
 ]
 
 ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES
@@ -682,6 +720,10 @@ RULES = {
     "network-policies-stay-in-the-vpc": "_network_policies_in_the_vpc",
     "account-guard": "_account_guard",
     "stateful-resources-protected": "_protected_in_prod",
+    "log-groups-have-retention": "_log_retention",
+    "alarms-notify": "_alarm_actions",
+    "sns-topics-encrypted": "_topic_encrypted",
+    "observability-addon-present": "_observability",
 }
 
 

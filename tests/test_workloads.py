@@ -163,10 +163,11 @@ def test_every_role_of_a_service_account_trusts_exactly_that_account(fixture_gra
         (aud,) = [v for k, v in conditions.items() if k.endswith(":aud")]
         assert aud == "sts.amazonaws.com"
         trusted.add(sub)
-    # photos calls AWS; greeter and thumbs do not and get no role at all.
+    # photos calls AWS; greeter and thumbs do not and get no role at all. Add-ons have theirs.
     assert trusted == {
         "system:serviceaccount:media:photos",
         "system:serviceaccount:kube-system:aws-load-balancer-controller",
+        "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent",
     }
 
 

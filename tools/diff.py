@@ -7,8 +7,9 @@ Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the pa
 replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` (secrets masked).
 A replaced resource gets new ids in the offline engine, so everything whose replace-forcing inputs point at it
 is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline.py
-STATEFUL) would be replaced or deleted and its URN is not acknowledged with --allow; 2 when a graph cannot be
-produced; 0 otherwise.
+STATEFUL) would be replaced or deleted, or a cluster's Kubernetes version would skip a minor version or go
+down (EKS can do neither), and its URN is not acknowledged with --allow; 2 when a graph cannot be produced; 0
+otherwise. The base side is synthesized without the Kubernetes support check (settings/kubernetes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -45,6 +47,7 @@ class Change:
     because: list[str] = field(default_factory=list)  # URNs replaced before this one that force it
     unknown: bool = False  # the type has no entry in the replacement table
     guarded: bool = False  # protected or stateful, replaced or deleted
+    refused: str | None = None  # a change EKS cannot make (a version jump), blocked like a guarded one
 
     def line(self) -> str:
         mark = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[self.kind]
@@ -137,11 +140,42 @@ def diff(
     for urn in sorted(gone):
         changes.append(Change("delete", urn, before[urn]["type"]))
     for change in changes:
-        if change.kind in ("replace", "delete") and change.urn not in allow:
+        if change.urn in allow:
+            continue
+        if change.kind in ("replace", "delete"):
             previous = before.get(change.urn) or before.get(renamed.get(change.urn, ""), {})
             change.guarded = bool(previous.get("protect")) or change.type in STATEFUL
+        if change.type in CLUSTER_TYPES:
+            change.refused = _version_step(change)
     changes.sort(key=lambda c: c.urn)
     return changes, len(unchanged)
+
+
+# EKS changes a cluster's Kubernetes version one minor version up per update, and never down (EKS user guide,
+# "Update existing cluster to new Kubernetes version"); the VPC CNI add-on too moves one minor version per
+# update (EKS user guide, "Update the Amazon VPC CNI (Amazon EKS add-on)").
+CLUSTER_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
+ONE_MINOR_AT_A_TIME = {"version": "Kubernetes", "vpcCniOptions.addonVersion": "the VPC CNI add-on"}
+
+
+def _minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _version_step(change: Change) -> str | None:
+    for path, old, new in change.values:
+        what = ONE_MINOR_AT_A_TIME.get(path)
+        if what is None or not (isinstance(old, str) and isinstance(new, str)):
+            continue
+        before, after = _minor(old), _minor(new)
+        if before is None or after is None:
+            continue
+        if after < before:
+            return f"{what} {old} -> {new} is a downgrade, which EKS cannot do"
+        if after[0] != before[0] or after[1] - before[1] > 1:
+            return f"{what} {old} -> {new} skips a minor version; EKS upgrades one minor version at a time"
+    return None
 
 
 def _propagate(
@@ -197,16 +231,27 @@ def report(changes: list[Change], unchanged: int, out=None) -> int:
             f"--allow {shlex.quote(change.urn)})",
             file=out,
         )
+    refused = [c for c in changes if c.refused]
+    for change in refused:
+        print(
+            f"blocked: {change.refused}: {change.type} {change.urn} (acknowledge with --allow "
+            f"{shlex.quote(change.urn)} only for a stack that was never deployed)",
+            file=out,
+        )
     print(summary(changes, unchanged), file=out)
-    return 3 if guarded else 0
+    return 3 if guarded or refused else 0
 
 
 def read_graph(directory: Path) -> dict:
     return json.loads((Path(directory) / "graph.json").read_text())
 
 
-def synth_at(tree: Path, stack: str, out: Path) -> None:
+def synth_at(tree: Path, stack: str, out: Path, *, check_support: bool = True) -> None:
+    """``check_support=False`` for the base side: an old commit's Kubernetes version may be out of support
+    today, and its graph is still what is deployed."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    if not check_support:
+        env["PICTURESOCIAL_SKIP_SUPPORT_CHECK"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "tools.synth", stack, "--out", str(out)],
         cwd=tree,
@@ -235,7 +280,7 @@ def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> in
                 new_dir, old_dir = Path(tmp) / "new" / stack, Path(tmp) / "old" / stack
                 synth_at(ROOT, stack, new_dir)
                 if (base_tree / f"Pulumi.{stack}.yaml").exists():
-                    synth_at(base_tree, stack, old_dir)
+                    synth_at(base_tree, stack, old_dir, check_support=False)
                     old = read_graph(old_dir)
                 else:  # a stack added in this change: everything is a create
                     old = {"resources": []}

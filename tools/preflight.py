@@ -1,4 +1,5 @@
-"""Before `pulumi up`: the deploy identity, account and region, the AWS CLI, every image pushed, quota
+"""Before `pulumi up`: the deploy identity, account and region, the AWS CLI, the Kubernetes version's support
+(the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed, quota
 headroom. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
@@ -11,6 +12,8 @@ Exit 0 when nothing failed, 1 otherwise (and without credentials: one line).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from botocore.exceptions import ClientError
 from ruamel.yaml import YAML
 
 import settings
+from settings import addons, kubernetes
 from tools.ops import Aws, Report, main_for
 
 # EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
@@ -133,6 +137,77 @@ def check_aws_cli(report: Report) -> None:
     )
 
 
+def _unreachable(exc: ClientError) -> str:
+    return f"{exc.response['Error']['Code']}: {exc.response['Error'].get('Message', '')}".rstrip(": ")
+
+
+def check_kubernetes(report: Report, eks, config: settings.Settings, today: dt.date | None = None) -> None:
+    """The version against the support calendar (fail past its end, warn within 60 days), the calendar against
+    EKS's DescribeClusterVersions, and each pinned add-on against DescribeAddonVersions for that version: a
+    pin EKS does not offer would fail `pulumi up` halfway, after the control plane."""
+    cluster = config.stack.cluster
+    version, support_type = cluster.version, cluster.support_type
+    row = kubernetes.calendar()[version]
+    try:
+        on = today or kubernetes.today()
+    except kubernetes.TodayError as exc:
+        report.add("kubernetes support", "fail", str(exc))
+        on = None
+    if on is None:
+        report.add("kubernetes support", "skip", f"{kubernetes.SKIP_VARIABLE} is set")
+    else:
+        problem, warning = kubernetes.support(version, support_type, on, addons.kubernetes_versions())
+        report.add(
+            "kubernetes support",
+            "fail" if problem else "warn" if warning else "pass",
+            problem
+            or warning
+            or f"{version} is in {support_type.lower()} support until {row.end_of(support_type)}",
+        )
+    try:
+        found = eks.describe_cluster_versions(clusterVersions=[version])["clusterVersions"]
+    except ClientError as exc:
+        report.add("kubernetes calendar", "warn", f"cannot ask EKS ({_unreachable(exc)})")
+    else:
+        theirs = found[0].get("endOfStandardSupportDate") if found else None
+        theirs_date = theirs.date() if isinstance(theirs, dt.datetime) else theirs
+        if theirs_date is None:
+            report.add("kubernetes calendar", "fail", f"EKS does not offer Kubernetes {version}")
+        elif theirs_date != row.end_of_standard_support:
+            report.add(
+                "kubernetes calendar",
+                "warn",
+                f"EKS ends {version}'s standard support on {theirs_date}, settings/data/eks_versions.yaml "
+                f"says {row.end_of_standard_support}: correct the file",
+            )
+        else:
+            report.add("kubernetes calendar", "pass", f"EKS agrees: standard support ends {theirs_date}")
+    for name, pinned in sorted(cluster.addons.items()):
+        check = f"add-on {name} {pinned}"
+        try:
+            offered = {
+                v["addonVersion"]
+                for page in eks.get_paginator("describe_addon_versions").paginate(
+                    addonName=name, kubernetesVersion=version
+                )
+                for addon in page["addons"]
+                for v in addon["addonVersions"]
+            }
+        except ClientError as exc:
+            report.add(check, "warn", f"cannot ask EKS ({_unreachable(exc)})")
+            continue
+        if pinned in offered:
+            report.add(check, "pass", f"offered for Kubernetes {version}")
+        else:
+            newest = sorted(offered, key=lambda v: [int(n) for n in re.findall(r"\d+", v)], reverse=True)[:3]
+            report.add(
+                check,
+                "fail",
+                f"EKS does not offer it for Kubernetes {version} (offered: {', '.join(newest) or 'none'}); "
+                "correct settings/addons.py or picturesocial:cluster.addonVersions",
+            )
+
+
 def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
     ecr = aws.client("ecr")
     for api, tag, digest in images(config):
@@ -191,6 +266,7 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     report = Report(f"preflight {config.stack.stack}")
     check_identity(report, aws, config)
     check_aws_cli(report)
+    check_kubernetes(report, aws.client("eks"), config)
     check_images(report, aws, config)
     check_quotas(report, aws, config)
     if args.pin:

@@ -4,13 +4,15 @@
 
 The cluster ACTIVE at the pinned version; each node group ACTIVE with at least its minimum of nodes;
 each managed add-on ACTIVE; no CRITICAL finding in the latest scan of each deployed image (HIGH warns);
-with a kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
+container logs arriving (the application log group has an event from the last 15 minutes, else warn); with a
+kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
 Exit 0 when nothing failed, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ class Clients:
     addons: Any  # eks: DescribeAddon
     scans: Any  # ecr: DescribeImageScanFindings
     autoscaling: Any
+    logs: Any
 
     @classmethod
     def of(cls, aws: Aws) -> Clients:
@@ -39,6 +42,7 @@ class Clients:
             addons=aws.client("eks"),
             scans=aws.client("ecr"),
             autoscaling=aws.client("autoscaling"),
+            logs=aws.client("logs"),
         )
 
 
@@ -150,6 +154,37 @@ def check_deployments(report: Report, kubeconfig: str | None, config: settings.S
         report.add("deployments", "fail", f"cannot read Deployments: {type(exc).__name__}: {exc}")
 
 
+LOGS_FRESH = dt.timedelta(minutes=15)
+
+
+def check_container_logs(
+    report: Report, logs, config: settings.Settings, now: dt.datetime | None = None
+) -> None:
+    """Fluent Bit ships every pod's output to the application log group: its newest event should be recent.
+    A warning, not a failure: a quiet stack may log nothing for a while."""
+    group = config.stack.names.container_insights_log_group("application")
+    check = "container logs"
+    try:
+        streams = logs.describe_log_streams(
+            logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
+        )["logStreams"]
+    except ClientError as exc:
+        report.add(check, "fail", f"{group}: {exc.response['Error']['Code']}")
+        return
+    last = streams[0].get("lastEventTimestamp") if streams else None
+    if last is None:
+        report.add(check, "warn", f"{group} has received no event yet")
+        return
+    now = now or dt.datetime.now(dt.UTC)
+    age = now - dt.datetime.fromtimestamp(last / 1000, dt.UTC)
+    minutes = int(age.total_seconds() // 60)
+    report.add(
+        check,
+        "pass" if age <= LOGS_FRESH else "warn",
+        f"{group}: last event {minutes} min ago" + ("" if age <= LOGS_FRESH else " (expected within 15 min)"),
+    )
+
+
 def smoke(
     args: argparse.Namespace, aws: Aws, config: settings.Settings, clients: Clients | None = None
 ) -> Report:
@@ -159,6 +194,7 @@ def smoke(
     check_node_groups(report, clients.eks, clients.autoscaling, config)
     check_addons(report, clients.addons, config)
     check_scans(report, clients.scans, config)
+    check_container_logs(report, clients.logs, config)
     check_deployments(report, args.kubeconfig or os.environ.get("KUBECONFIG"), config)
     return report
 

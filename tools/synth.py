@@ -9,6 +9,7 @@ Exit 0 on success, 2 with one `error: ...` line per problem when the stack's con
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import shutil
 import sys
 from collections import Counter
@@ -122,14 +123,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, help="use FILE instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output directory (default build/synth/<stack>)")
+    parser.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        help="check the Kubernetes version's support on this date, YYYY-MM-DD (default: the clock, or "
+        "PICTURESOCIAL_TODAY)",
+    )
     args = parser.parse_args(argv)
     console = Console(highlight=False)  # the terminal's width (COLUMNS, or 80 when not a terminal)
     try:
-        graph = synthesize(args.stack, config_file=args.config, root=args.project.absolute())
+        graph = synthesize(
+            args.stack, config_file=args.config, root=args.project.absolute(), today=args.today
+        )
     except SynthError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 2
+    for warning in graph.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     path = write(graph, args.out or ROOT / "build" / "synth" / args.stack)
     summary(graph, console)
     shown = path.parent.relative_to(ROOT) if path.is_relative_to(ROOT) else path.parent

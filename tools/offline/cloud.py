@@ -158,6 +158,10 @@ class FakeCloud(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{physical}"
             rid = physical
+        elif typ == "aws:sns/topic:Topic":  # a topic's id is its ARN
+            arn = rid = f"arn:aws:sns:{self.region}:{self.account}:{physical}"
+        elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            arn, rid = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{physical}", physical
         out.update(id=rid, arn=self._fake(arn))
         return rid, out
 

@@ -10,8 +10,10 @@ here.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import json
+import logging
 import os
 import runpy
 import sys
@@ -181,6 +183,9 @@ class Graph:
     outputs: dict[str, Any]
     config: dict[str, str] = field(default_factory=dict, repr=False)
     fakes: set[str] = field(default_factory=set, repr=False)  # values the fake cloud made up
+    warnings: list[str] = field(
+        default_factory=list, repr=False
+    )  # what the program logged with pulumi.log.warn
 
     def body(self) -> dict[str, Any]:
         return {
@@ -239,11 +244,10 @@ def _few_collections() -> Iterator[None]:
 
 
 @contextmanager
-def _language_host_env(config: dict[str, str], secret_keys: list[str]) -> Iterator[None]:
-    """The environment pulumi-language-python gives a program: every config value in PULUMI_CONFIG."""
-    saved = {key: os.environ.get(key) for key in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
-    os.environ["PULUMI_CONFIG"] = json.dumps(config)
-    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in the process environment for the run, the previous ones restored after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -252,6 +256,27 @@ def _language_host_env(config: dict[str, str], secret_keys: list[str]) -> Iterat
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class _Warnings(logging.Handler):
+    """Collects what the program logs at WARNING (the mock engine turns pulumi.log.warn into a log record)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _program_logger() -> tuple[logging.Logger, _Warnings]:
+    logger = logging.getLogger("picturesocial.offline.program")
+    logger.propagate = False  # shown by the tools that print the graph, not by the root logger
+    logger.handlers.clear()
+    handler = _Warnings()
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    return logger, handler
 
 
 def _run_program(loop: asyncio.AbstractEventLoop, program: Path) -> None:
@@ -277,12 +302,16 @@ def synthesize(
     config_file: Path | None = None,
     root: Path = ROOT,
     config_overrides: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+    check_support: bool = True,
 ) -> Graph:
     """Runs ``root/__main__.py`` for ``stack`` offline and returns the recorded graph.
 
     ``root`` is the project directory (Pulumi.yaml, the stack files, the program and its catalog; tests point
     it at a fixture project). ``config_overrides`` replaces whole config keys (as the stack file would), for
     tests that vary one setting; values are given as YAML would load them, None deletes the key.
+    ``today`` is the date the Kubernetes version is held to the EKS support calendar on (default: the
+    clock, or PICTURESOCIAL_TODAY); ``check_support=False`` skips that check (settings/kubernetes.py).
     """
     try:
         project, config, secret_keys = load_stack_config(root, stack, config_file)
@@ -303,12 +332,20 @@ def synthesize(
     asyncio.set_event_loop(loop)
     cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), account=_account(config))
     monitor = RecordingMonitor(cloud, disabled)
+    logger, warnings = _program_logger()
     pulumi.runtime.reset_options(project=project, stack=stack)  # no root stack left from a previous run
-    mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    mocks.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
+    # The environment pulumi-language-python gives a program (every config value in PULUMI_CONFIG), and the
+    # support check's date (settings/kubernetes.py).
+    environment = {"PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(secret_keys)}
+    if today is not None:
+        environment["PICTURESOCIAL_TODAY"] = today.isoformat()
+    if not check_support:
+        environment["PICTURESOCIAL_SKIP_SUPPORT_CHECK"] = "1"
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        with _few_collections(), _language_host_env(config, secret_keys):
+        with _few_collections(), _environment(environment):
             _run_program(loop, root / "__main__.py")
     except pulumi.RunError as exc:
         raise SynthError(str(exc)) from None
@@ -325,4 +362,5 @@ def synthesize(
         outputs=monitor.stack_outputs,
         config=config,
         fakes=cloud.fakes,
+        warnings=warnings.messages,
     )

@@ -1,0 +1,336 @@
+"""What the cluster reports and who hears about it: Container Insights with container logs (the EKS
+amazon-cloudwatch-observability add-on), the alarms of the stack on an encrypted SNS topic, and a dashboard.
+
+Metric names and dimensions are those the add-on's agent emits in the `ContainerInsights` namespace with
+enhanced observability on (aws/amazon-cloudwatch-agent
+translator/translate/otel/exporter/awsemf/kubernetes.go): ``PodName`` is the workload's name (a Deployment's),
+so one series covers every replica of an API. No dimension names a node group, so node readiness is alarmed
+per cluster (docs/decisions/0013).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.addons import policy_document
+from infra.context import ClusterContext, Environment
+from infra.irsa import service_account_role
+from settings import Api, addons
+from settings.models import ClusterSettings, ObservabilitySettings
+
+CONTAINER_INSIGHTS = "ContainerInsights"
+LOG_KINDS = ("application", "dataplane", "host", "performance")
+# An alarm status widget shows at most 100 alarms (CloudWatch dashboard body structure, "alarm widget").
+ALARMS_PER_WIDGET = 100
+# The add-on's defaults, changed where they would cost or act without being asked:
+# - Application Signals auto-instruments every Java/Python/.NET/Node workload on its next restart, writes to a
+#   log group that never expires (/aws/application-signals/data) and calls APIs outside the agent's policy;
+# - the GPU and Neuron exporters watch hardware these node groups do not have.
+# Keys from the add-on's configuration schema (aws-observability/helm-charts values.yaml, since chart 6.2.0).
+ADDON_CONFIGURATION = {
+    "applicationSignals": {"enabled": False},
+    "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}},
+    "containerLogs": {"enabled": True},
+    "dcgmExporter": {"enabled": False},
+    "neuronMonitor": {"enabled": False},
+}
+
+
+class ContainerInsights(pulumi.ComponentResource):
+    """The log groups the add-on writes to (created first, with a retention: left to the add-on they never
+    expire), its IAM role, and the add-on itself once nodes run."""
+
+    addon: aws.eks.Addon
+    log_groups: dict[str, aws.cloudwatch.LogGroup]
+
+    def __init__(
+        self,
+        name: str,
+        settings: ObservabilitySettings,
+        cluster: ClusterSettings,
+        context: ClusterContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("picturesocial:infra:ContainerInsights", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        addon = addons.CLOUDWATCH_OBSERVABILITY
+        assert addon.namespace and addon.service_account and addon.policy_file
+        self.log_groups = {
+            kind: aws.cloudwatch.LogGroup(
+                kind,
+                name=context.names.container_insights_log_group(kind),
+                retention_in_days=settings.log_retention_days,
+                opts=child,
+            )
+            for kind in LOG_KINDS
+        }
+        role = service_account_role(
+            "cloudwatch-agent",
+            oidc_provider_arn=context.oidc_provider_arn,
+            oidc_provider_url=context.oidc_provider_url,
+            namespace=addon.namespace,
+            service_account=addon.service_account,
+            policy=policy_document(addon.policy_file, context),
+            parent=self,
+        )
+        # A DaemonSet and an operator with a webhook: created once nodes run and CoreDNS answers, like the
+        # other compute add-ons (settings/addons.py phase "compute").
+        self.addon = aws.eks.Addon(
+            addon.name,
+            cluster_name=context.names.cluster,
+            addon_name=addon.name,
+            addon_version=cluster.addons[addon.name],
+            service_account_role_arn=role.arn,
+            configuration_values=json.dumps(ADDON_CONFIGURATION, sort_keys=True),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*context.compute, *self.log_groups.values()]
+            ),
+        )
+        self.register_outputs({"roleArn": role.arn})
+
+
+def _metric(name: str, cluster: str, namespace: str | None = None, workload: str | None = None) -> list[str]:
+    dimensions = ["ClusterName", cluster]
+    if namespace is not None and workload is not None:
+        dimensions += ["Namespace", namespace, "PodName", workload]
+    return [CONTAINER_INSIGHTS, name, *dimensions]
+
+
+def dashboard_body(cluster: str, region: str, apis: dict[str, Api], alarm_arns: list[str]) -> str:
+    """The dashboard as CloudWatch's dashboard body JSON: per API, CPU and memory against requests and
+    limits, available replicas against desired, restarts; per cluster, nodes; the alarms' states."""
+    widgets: list[dict[str, Any]] = []
+
+    def add(title: str, metrics: list[list[Any]], stat: str = "Average", width: int = 6) -> None:
+        widgets.append(
+            {
+                "type": "metric",
+                "width": width,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": region,
+                    "view": "timeSeries",
+                    "stat": stat,
+                    "period": 60,
+                    "metrics": metrics,
+                },
+            }
+        )
+
+    for start in range(0, len(alarm_arns), ALARMS_PER_WIDGET):
+        widgets.append(
+            {
+                "type": "alarm",
+                "width": 24,
+                "height": 3,
+                "properties": {"title": "alarms", "alarms": alarm_arns[start : start + ALARMS_PER_WIDGET]},
+            }
+        )
+    add(
+        "nodes",
+        [
+            _metric("cluster_node_count", cluster) + [{"label": "nodes"}],
+            _metric("cluster_failed_node_count", cluster) + [{"label": "not ready"}],
+        ],
+        stat="Maximum",
+        width=24,
+    )
+    for name, api in sorted(apis.items()):
+        ns = api.namespace
+        add(
+            f"{name}: CPU (millicores)",
+            [
+                _metric("pod_cpu_usage_total", cluster, ns, name) + [{"label": "used"}],
+                _metric("pod_cpu_request", cluster, ns, name) + [{"label": "requested"}],
+                _metric("pod_cpu_limit", cluster, ns, name) + [{"label": "limit"}],
+            ],
+        )
+        add(
+            f"{name}: memory (bytes)",
+            [
+                _metric("pod_memory_working_set", cluster, ns, name) + [{"label": "working set"}],
+                _metric("pod_memory_request", cluster, ns, name) + [{"label": "requested"}],
+                _metric("pod_memory_limit", cluster, ns, name) + [{"label": "limit"}],
+            ],
+        )
+        add(
+            f"{name}: replicas",
+            [
+                _metric("status_replicas_available", cluster, ns, name) + [{"label": "available"}],
+                _metric("replicas_desired", cluster, ns, name) + [{"label": "desired"}],
+            ],
+            stat="Minimum",
+        )
+        add(
+            f"{name}: container restarts",
+            [_metric("pod_number_of_container_restarts", cluster, ns, name) + [{"label": "restarts"}]],
+            stat="Sum",
+        )
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+class Alarms(pulumi.ComponentResource):
+    """The stack's alarms, on an SNS topic encrypted with a key CloudWatch may use, and its dashboard."""
+
+    topic: aws.sns.Topic
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+
+    def __init__(
+        self,
+        name: str,
+        settings: ObservabilitySettings,
+        environment: Environment,
+        *,
+        apis: dict[str, Api],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("picturesocial:infra:Alarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        names, account, region = environment.names, environment.account_id, environment.region
+        cluster = names.cluster
+
+        # CloudWatch publishes to an encrypted topic only with a customer managed key whose policy lets it
+        # generate data keys (the AWS managed aws/sns key does not): SNS developer guide, "Enable
+        # compatibility between event sources from AWS services and encrypted topics".
+        key = aws.kms.Key(
+            "alarms",
+            description=f"SNS encryption of {cluster}'s alarm topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersTheKey",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "CloudWatchPublishesToTheTopic",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        },
+                    ],
+                }
+            ),
+            # Every KMS key is guarded (policy/baseline.py STATEFUL): a deleted key cannot be brought back.
+            opts=pulumi.ResourceOptions(parent=self, protect=environment.protect),
+        )
+        aws.kms.Alias("alarms", name=names.alarm_key_alias, target_key_id=key.key_id, opts=child)
+        self.topic = aws.sns.Topic("alarms", name=names.alarm_topic, kms_master_key_id=key.arn, opts=child)
+        aws.sns.TopicPolicy(
+            "alarms",
+            arn=self.topic.arn,
+            policy=self.topic.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "ThisAccountsAlarmsPublish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Resource": arn,
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": account},
+                                    "ArnLike": {
+                                        "aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:*"
+                                    },
+                                },
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        for address in settings.alarm_emails:
+            # Keyed by the address: removing one never re-creates the others' (confirmed) subscriptions.
+            aws.sns.TopicSubscription(
+                f"email-{address}", topic=self.topic.arn, protocol="email", endpoint=address, opts=child
+            )
+
+        actions = [self.topic.arn]
+        minutes = settings.unavailable_minutes
+
+        def alarm(key: str, description: str, **args: Any) -> aws.cloudwatch.MetricAlarm:
+            return aws.cloudwatch.MetricAlarm(
+                key,
+                name=f"{cluster}-{key}",
+                alarm_description=description,
+                namespace=CONTAINER_INSIGHTS,
+                alarm_actions=actions,
+                ok_actions=actions,
+                opts=child,
+                **args,
+            )
+
+        self.alarms = {
+            "nodes-not-ready": alarm(
+                "nodes-not-ready",
+                f"A node of {cluster} has not been Ready for {minutes} minutes.",
+                metric_name="cluster_failed_node_count",
+                dimensions={"ClusterName": cluster},
+                statistic="Maximum",
+                period=60,
+                evaluation_periods=minutes,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                # No data: the agent itself is down, which hides every other alarm too.
+                treat_missing_data="breaching",
+            )
+        }
+        for api_name, api in sorted(apis.items()):
+            workload = {"ClusterName": cluster, "Namespace": api.namespace, "PodName": api_name}
+            # The datapoints are restarts since the agent's previous scrape: their sum is restarts per period.
+            self.alarms[f"{api_name}-restarts"] = alarm(
+                f"{api_name}-restarts",
+                f"{api_name}: {settings.restarts_threshold} or more container restarts within 5 minutes.",
+                metric_name="pod_number_of_container_restarts",
+                dimensions=workload,
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=settings.restarts_threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+            )
+            minimum = api.autoscaling.min_replicas
+            self.alarms[f"{api_name}-unavailable"] = alarm(
+                f"{api_name}-unavailable",
+                f"{api_name}: fewer than {minimum} available replicas (its HPA minimum) for {minutes} "
+                "minutes.",
+                metric_name="status_replicas_available",
+                dimensions=workload,
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=minutes,
+                threshold=minimum,
+                comparison_operator="LessThanThreshold",
+                # The Deployment reports nothing: it is gone, or the agent is; either way nobody is served.
+                treat_missing_data="breaching",
+            )
+
+        aws.cloudwatch.Dashboard(
+            "dashboard",
+            dashboard_name=names.dashboard,
+            dashboard_body=pulumi.Output.all(*[a.arn for a in self.alarms.values()]).apply(
+                lambda arns: dashboard_body(cluster, region, apis, list(arns))
+            ),
+            opts=child,
+        )
+        self.register_outputs({"topicArn": self.topic.arn})
