@@ -11,20 +11,29 @@ must hold for any catalog (policies, validators, snapshots), so adding an API ke
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 import yaml
 
 from tools import ROOT
 from tools.offline import Graph, SynthError, synthesize
 from tools.offline.stacks import discover
+
+# Every boto3 session the tests and the tools under test create parses botocore's service models again (a new
+# session, a new loader): most of a moto test's time. One loader for the whole run returns the same models.
+_loader = botocore.loaders.create_loader()
+botocore.session.create_loader = lambda search_path_string=None: _loader
 
 FIXTURE = ROOT / "tests" / "fixtures" / "project"
 # Every synth in the tests (in this process, its workers and the tools they start) checks the Kubernetes
@@ -44,6 +53,20 @@ def _cache_file(project: str, stack: str) -> Path:
     return CACHE / project / f"{stack}.json"
 
 
+def _presynth(project: str, stack: str) -> list[str]:
+    """Synthesizes one stack into the cache; its error lines, or none."""
+    root = PROJECTS[project]
+    try:
+        graph = synthesize(stack, root=root, today=_clock() if project == "live" else None)
+    except SynthError as exc:
+        where = "" if project == "live" else f" (fixture project {root.relative_to(ROOT)})"
+        return [f"error: {line}{where}" for line in str(exc).splitlines()]
+    path = _cache_file(project, stack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)}))
+    return []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or config.option.collectonly:
         return  # an xdist worker: the controller has synthesized already
@@ -51,22 +74,30 @@ def pytest_configure(config: pytest.Config) -> None:
     # PICTURESOCIAL_PRESYNTH=live: a run of the live subset (`-m live`) pre-synthesizes only the live stacks;
     # a test that still asks for a fixture graph synthesizes it when it does (_load).
     wanted = os.environ.get("PICTURESOCIAL_PRESYNTH", ",".join(PROJECTS)).split(",")
-    for project, root in PROJECTS.items():
-        if project not in wanted:
-            continue
-        for stack in discover(root):
-            try:
-                graph = synthesize(stack, root=root, today=_clock() if project == "live" else None)
-            except SynthError as exc:
-                where = "" if project == "live" else f" (fixture project {root.relative_to(ROOT)})"
-                for line in str(exc).splitlines():
-                    sys.stderr.write(f"error: {line}{where}\n")
-                pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
-            path = _cache_file(project, stack)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)})
-            )
+    jobs = [
+        (project, stack)
+        for project, root in PROJECTS.items()
+        if project in wanted
+        for stack in discover(root)
+    ]
+    # On every core, in forked processes that share the providers' SDKs imported here once; the errors are
+    # reported in stack order, as a sequential run would.
+    import pulumi_aws  # noqa: F401
+    import pulumi_eks  # noqa: F401
+    import pulumi_kubernetes  # noqa: F401
+
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = list(pool.map(_presynth, *zip(*jobs, strict=True)))
+    else:
+        results = [_presynth(project, stack) for project, stack in jobs]
+    for (_, stack), errors in zip(jobs, results, strict=True):
+        if errors:
+            for line in errors:
+                sys.stderr.write(line + "\n")
+            pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
 
 
 def _load(project: str, stack: str) -> Graph:
