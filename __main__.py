@@ -9,6 +9,7 @@ from infra.addons import cluster_addons
 from infra.cluster import Cluster
 from infra.context import ClusterContext
 from infra.data_stores import DataStores
+from infra.edge import PublicEdge
 from infra.network import Network
 from infra.node_groups import NodeGroups
 from infra.observability import Alarms, ContainerInsights
@@ -57,24 +58,33 @@ ContainerInsights(
     context,
     opts=pulumi.ResourceOptions.merge(env.on_aws, pulumi.ResourceOptions(depends_on=[addons.coredns])),
 )
-alarms = Alarms("alarms", stack.observability, env, apis=config.apis, opts=env.on_aws)
 
 # -- the APIs, one namespace per business domain -------------------------------------------------------------
 namespaces = {
     name: ApiNamespace(name, spec, context, opts=context.on_cluster)
     for name, spec in config.catalog.namespaces.items()
 }
+edge = PublicEdge("edge", stack.edge, context, apis=config.apis, opts=env.on_aws)
 for name, api in config.apis.items():
-    ApiWorkload(
+    workload = ApiWorkload(
         name,
         api,
         context,
         repository_url=registry.repository_urls[name],
         data=data.access,
+        frontend_security_group=(
+            edge.load_balancer_security_groups[name].id
+            if name in edge.load_balancer_security_groups
+            else None
+        ),
         opts=pulumi.ResourceOptions.merge(
             context.on_cluster, pulumi.ResourceOptions(depends_on=[namespaces[api.namespace].namespace])
         ),
     )
+    if api.spec.public is not None and workload.load_balancer is not None:
+        edge.connect(name, workload.load_balancer)
+
+alarms = Alarms("alarms", stack.observability, env, apis=config.apis, edge=edge, opts=env.on_aws)
 
 pulumi.export("region", stack.region)
 pulumi.export("clusterName", stack.cluster_name)
@@ -89,3 +99,6 @@ pulumi.export("namespaces", {name: spec.apis for name, spec in config.catalog.na
 pulumi.export("buckets", data.access.bucket_names)
 pulumi.export("tables", data.access.table_names)
 pulumi.export("alarmTopicArn", alarms.topic.arn)
+pulumi.export("apiEndpoint", edge.api.api_endpoint)
+pulumi.export("apiUrl", edge.url)
+pulumi.export("routes", {route.key: route.api for route in edge.routes})

@@ -11,6 +11,7 @@ per cluster (docs/decisions/0013).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -18,6 +19,7 @@ import pulumi_aws as aws
 
 from infra.addons import policy_document
 from infra.context import ClusterContext, Environment
+from infra.edge import PublicEdge, PublicRoute
 from infra.irsa import service_account_role
 from settings import Api, addons
 from settings.models import ClusterSettings, ObservabilitySettings
@@ -95,6 +97,78 @@ class ContainerInsights(pulumi.ComponentResource):
         self.register_outputs({"roleArn": role.arn})
 
 
+API_GATEWAY = "AWS/ApiGateway"
+STAGE = "$default"
+
+
+def public_routes_by_api(routes: list[PublicRoute]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for route in routes:
+        out.setdefault(route.api, []).append(route.key)
+    return out
+
+
+@dataclass(frozen=True)
+class PublicMetrics:
+    api_id: str
+    routes: dict[str, list[str]]  # API -> its route keys
+
+
+def _route_metric(
+    query_id: str, api_id: pulumi.Input[str], route: str, metric: str, stat: str
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    # Per route (the Route dimension): the stage enables detailed metrics for it (infra/edge.py).
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=API_GATEWAY,
+            metric_name=metric,
+            dimensions={"ApiId": api_id, "Stage": STAGE, "Route": route},
+            period=300,
+            stat=stat,
+        ),
+        return_data=False,
+    )
+
+
+def _error_rate_queries(
+    api_id: pulumi.Input[str], routes: list[str]
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """5xx answers as a percentage of all requests over the API's routes (HTTP APIs name the metrics 5xx and
+    Count: API Gateway developer guide, "CloudWatch metrics for HTTP APIs")."""
+    queries = []
+    for i, route in enumerate(routes):
+        queries.append(_route_metric(f"errors{i}", api_id, route, "5xx", "Sum"))
+        queries.append(_route_metric(f"requests{i}", api_id, route, "Count", "Sum"))
+    errors = " + ".join(f"FILL(errors{i}, 0)" for i in range(len(routes)))
+    requests = " + ".join(f"FILL(requests{i}, 0)" for i in range(len(routes)))
+    queries.append(
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="rate",
+            expression=f"IF(({requests}) > 0, 100 * ({errors}) / ({requests}), 0)",
+            label="5xx %",
+            return_data=True,
+        )
+    )
+    return queries
+
+
+def _latency_queries(
+    api_id: pulumi.Input[str], routes: list[str]
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """The slowest route's p99 (percentiles do not add up across routes, so the alarm takes their maximum)."""
+    queries = [_route_metric(f"p99{i}", api_id, route, "Latency", "p99") for i, route in enumerate(routes)]
+    queries.append(
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="slowest",
+            expression=f"MAX([{', '.join(f'p99{i}' for i in range(len(routes)))}])",
+            label="p99 ms",
+            return_data=True,
+        )
+    )
+    return queries
+
+
 def _metric(name: str, cluster: str, namespace: str | None = None, workload: str | None = None) -> list[str]:
     dimensions = ["ClusterName", cluster]
     if namespace is not None and workload is not None:
@@ -102,9 +176,16 @@ def _metric(name: str, cluster: str, namespace: str | None = None, workload: str
     return [CONTAINER_INSIGHTS, name, *dimensions]
 
 
-def dashboard_body(cluster: str, region: str, apis: dict[str, Api], alarm_arns: list[str]) -> str:
-    """The dashboard as CloudWatch's dashboard body JSON: per API, CPU and memory against requests and
-    limits, available replicas against desired, restarts; per cluster, nodes; the alarms' states."""
+def dashboard_body(
+    cluster: str,
+    region: str,
+    apis: dict[str, Api],
+    alarm_arns: list[str],
+    public: PublicMetrics | None = None,
+) -> str:
+    """The dashboard as CloudWatch's dashboard body JSON: the alarms' states; per cluster, nodes; per public
+    API, requests, 5xx and p99 latency of its routes; per API, CPU and memory against requests and limits,
+    available replicas against desired, restarts."""
     widgets: list[dict[str, Any]] = []
 
     def add(title: str, metrics: list[list[Any]], stat: str = "Average", width: int = 6) -> None:
@@ -142,6 +223,28 @@ def dashboard_body(cluster: str, region: str, apis: dict[str, Api], alarm_arns: 
         stat="Maximum",
         width=24,
     )
+
+    def per_route(api_id: str, keys: list[str], metric: str, label: str) -> list[list[Any]]:
+        return [
+            [API_GATEWAY, metric, "ApiId", api_id, "Stage", STAGE, "Route", key, {"label": f"{key} {label}"}]
+            for key in keys
+        ]
+
+    for name, keys in sorted((public.routes if public else {}).items()):
+        assert public is not None
+        add(
+            f"{name}: public requests",
+            per_route(public.api_id, keys, "Count", "requests"),
+            stat="Sum",
+            width=8,
+        )
+        add(f"{name}: public 5xx", per_route(public.api_id, keys, "5xx", "5xx"), stat="Sum", width=8)
+        add(
+            f"{name}: public p99 latency (ms)",
+            per_route(public.api_id, keys, "Latency", "p99"),
+            stat="p99",
+            width=8,
+        )
     for name, api in sorted(apis.items()):
         ns = api.namespace
         add(
@@ -189,6 +292,7 @@ class Alarms(pulumi.ComponentResource):
         environment: Environment,
         *,
         apis: dict[str, Api],
+        edge: PublicEdge | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("picturesocial:infra:Alarms", name, None, opts)
@@ -268,11 +372,12 @@ class Alarms(pulumi.ComponentResource):
         minutes = settings.unavailable_minutes
 
         def alarm(key: str, description: str, **args: Any) -> aws.cloudwatch.MetricAlarm:
+            if "metric_queries" not in args:
+                args["namespace"] = CONTAINER_INSIGHTS
             return aws.cloudwatch.MetricAlarm(
                 key,
                 name=f"{cluster}-{key}",
                 alarm_description=description,
-                namespace=CONTAINER_INSIGHTS,
                 alarm_actions=actions,
                 ok_actions=actions,
                 opts=child,
@@ -325,11 +430,37 @@ class Alarms(pulumi.ComponentResource):
                 treat_missing_data="breaching",
             )
 
+        routes = public_routes_by_api(edge.routes) if edge else {}
+        api_id = edge.api.id if edge else pulumi.Output.from_input("")
+        for api_name, keys in routes.items():
+            self.alarms[f"{api_name}-5xx"] = alarm(
+                f"{api_name}-5xx",
+                f"{api_name}: more than {settings.error_rate_percent:g}% of its public requests answered 5xx "
+                "within 5 minutes.",
+                metric_queries=_error_rate_queries(api_id, keys),
+                evaluation_periods=1,
+                threshold=settings.error_rate_percent,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+            )
+            self.alarms[f"{api_name}-latency"] = alarm(
+                f"{api_name}-latency",
+                f"{api_name}: p99 latency of a public route above {settings.latency_p99_ms} ms within 5 "
+                "minutes.",
+                metric_queries=_latency_queries(api_id, keys),
+                evaluation_periods=1,
+                threshold=settings.latency_p99_ms,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+            )
+
         aws.cloudwatch.Dashboard(
             "dashboard",
             dashboard_name=names.dashboard,
-            dashboard_body=pulumi.Output.all(*[a.arn for a in self.alarms.values()]).apply(
-                lambda arns: dashboard_body(cluster, region, apis, list(arns))
+            dashboard_body=pulumi.Output.all(api_id, *[a.arn for a in self.alarms.values()]).apply(
+                lambda values: dashboard_body(
+                    cluster, region, apis, list(values[1:]), public=PublicMetrics(values[0], routes)
+                )
             ),
             opts=child,
         )

@@ -238,6 +238,16 @@ def _log_retention(args: ResourceValidationArgs) -> Iterable[str]:
         yield "log groups must set retentionInDays: without it CloudWatch keeps every event forever"
 
 
+def _stage_guarded(args: ResourceValidationArgs) -> Iterable[str]:
+    logs = args.props.get("accessLogSettings") or {}
+    if not (logs.get("destinationArn") and logs.get("format")):
+        yield "the stage has no access logs (accessLogSettings with a destination and a format)"
+    route = args.props.get("defaultRouteSettings") or {}
+    burst, rate = route.get("throttlingBurstLimit"), route.get("throttlingRateLimit")
+    if not (isinstance(burst, (int, float)) and burst > 0 and isinstance(rate, (int, float)) and rate > 0):
+        yield "the stage has no default route throttling (throttlingBurstLimit and throttlingRateLimit > 0)"
+
+
 def _alarm_actions(args: ResourceValidationArgs) -> Iterable[str]:
     if not args.props.get("alarmActions"):
         yield "the alarm has no alarmActions: it changes state and nobody is told"
@@ -443,6 +453,12 @@ RESOURCE_POLICIES = [
         _log_retention,
     ),
     _resource_policy(
+        "api-stage-logged-and-throttled",
+        "The HTTP API's stage writes access logs and throttles every route",
+        ["aws:apigatewayv2/stage:Stage"],
+        _stage_guarded,
+    ),
+    _resource_policy(
         "alarms-notify",
         "Every CloudWatch alarm notifies someone",
         ["aws:cloudwatch/metricAlarm:MetricAlarm"],
@@ -620,6 +636,30 @@ def _node_groups_private(args: StackValidationArgs, report: ReportViolation) -> 
             tags = subnet.props.get("tags") or {}
             if subnet.props.get("mapPublicIpOnLaunch") or tags.get("kubernetes.io/role/internal-elb") != "1":
                 report(f"node group {group.name} uses subnet {subnet.name}, which is not private", group.urn)
+
+
+ROUTE = "aws:apigatewayv2/route:Route"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+
+
+def _routes_through_vpc_link(args: StackValidationArgs, report: ReportViolation) -> None:
+    for route in _objects(args, ROUTE):
+        key = route.props.get("routeKey")
+        if key == "$default":
+            report(
+                "the $default route catches every request: routes must be the catalog's public paths",
+                route.urn,
+            )
+        targets = [d for d in route.dependencies if d.resource_type == INTEGRATION]
+        if not targets:
+            report(f"route {key} targets no integration of this stack", route.urn)
+        for target in targets:
+            if target.props.get("connectionType") != "VPC_LINK":
+                report(
+                    f"route {key} reaches {target.name} outside the VPC link: public traffic goes only to "
+                    "the internal NLBs",
+                    route.urn,
+                )
 
 
 OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
@@ -801,6 +841,12 @@ STACK_POLICIES = [
         name="network-policies-stay-in-the-vpc",
         description="No NetworkPolicy ipBlock is wider than the VPC",
         validate=_network_policies_in_the_vpc,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="routes-through-vpc-link",
+        description="Every public route is a catalog path integrated through the VPC link",
+        validate=_routes_through_vpc_link,
         enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(

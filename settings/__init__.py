@@ -158,6 +158,13 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
         ("ECR repository", names.repository, "ecr CreateRepository.repositoryName", "apis", catalog.apis),
         ("S3 bucket", names.bucket, "s3 CreateBucket.Bucket", "buckets", catalog.buckets),
         ("DynamoDB table", names.table, "dynamodb CreateTable.TableName", "tables", catalog.tables),
+        (
+            "load balancer",
+            names.load_balancer,
+            "elbv2 CreateLoadBalancer.Name",
+            "apis",
+            {name: api for name, api in catalog.apis.items() if api.exposed},
+        ),
     ]
     for what, name_of, member, section, keys in derived:
         # Too long whatever the key: the cluster name's fault.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from kubernetes.utils.quantity import parse_quantity
 from pydantic import Field, field_validator, model_validator
 
-from settings.base import Model, Name
+from settings.base import Model, Name, matching
 from settings.errors import rule, rules
 
 
@@ -152,6 +152,39 @@ class AwsAccess(Model):
         return bool(self.rekognition or self.s3_read or self.dynamodb)
 
 
+PublicPath = Annotated[
+    str,
+    matching(
+        r"/[^\s{}]*[^\s{}/]",
+        "a path such as /api/Picture: starting with '/', not ending with '/', without spaces, '{' or '}' "
+        "(the routes add /{proxy+} themselves)",
+    ),
+]
+
+
+class Public(Model):
+    """Routes on the stack's HTTP API (infra/edge.py): each path is ``ANY <path>`` and ``ANY
+    <path>/{proxy+}``, to this API's internal NLB through the VPC link. Route keys are case-sensitive."""
+
+    paths: list[PublicPath] = Field(min_length=1, description="the public paths of this API")
+    anonymous: list[PublicPath] = Field(
+        [], description="paths among `paths` that skip the stack's JWT authorizer (when it has one)"
+    )
+
+    @model_validator(mode="after")
+    def _anonymous_are_own_paths(self) -> Public:
+        problems: list[tuple[str | None, str]] = []
+        for i, path in enumerate(self.paths):
+            if path in self.paths[:i]:
+                problems.append((f"paths[{i}]", f'"{path}" is listed twice'))
+        for i, path in enumerate(self.anonymous):
+            if path not in self.paths:
+                problems.append((f"anonymous[{i}]", f'"{path}" is not one of this API\'s paths'))
+        if problems:
+            raise rules(problems)
+        return self
+
+
 class ApiSpec(Model):
     namespace: Name
     port: int = Field(ge=1024, le=65535)  # non-root containers cannot bind below 1024
@@ -159,8 +192,17 @@ class ApiSpec(Model):
     resources: Resources
     autoscaling: Autoscaling = Autoscaling()
     exposed: bool = False
+    public: Public | None = None
     allow_from: list[Name] = []
     aws: AwsAccess = AwsAccess()
+
+    @model_validator(mode="after")
+    def _public_needs_a_load_balancer(self) -> ApiSpec:
+        if self.public is not None and not self.exposed:
+            raise rule(
+                "requires exposed: true: public routes reach the API through its internal NLB", field="public"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -170,6 +212,33 @@ class NamespaceSpec:
     apis: list[str]
     egress_to: list[tuple[str, int]]  # (namespace, port) of the APIs elsewhere its pods may call
     load_balanced: bool  # an API here has an NLB: its target health gates the pods' readiness
+
+
+def _route_conflicts(apis: dict[str, ApiSpec]) -> list[tuple[str | None, str]]:
+    """Two APIs may not claim the same path, nor one a path below another's on a segment boundary: the
+    second would answer part of the first one's ``{proxy+}`` route."""
+    owners: list[tuple[str, int, str]] = [
+        (name, i, path)
+        for name, api in sorted(apis.items())
+        if api.public
+        for i, path in enumerate(api.public.paths)
+    ]
+    problems: list[tuple[str | None, str]] = []
+    for name, i, path in owners:
+        for other, _, claimed in owners:
+            if other == name:
+                continue
+            if path == claimed and other < name:  # reported once, on the second owner
+                problems.append((f"apis.{name}.public.paths[{i}]", f'"{path}" is also a path of {other}'))
+            elif path.startswith(claimed + "/"):
+                problems.append(
+                    (
+                        f"apis.{name}.public.paths[{i}]",
+                        f'"{path}" lies under {other}\'s "{claimed}", whose {claimed}/{{proxy+}} route it '
+                        "would shadow",
+                    )
+                )
+    return problems
 
 
 class Table(Model):
@@ -208,6 +277,7 @@ class Catalog(Model):
                             f'"{table}" is not a table declared under tables',
                         )
                     )
+        problems += _route_conflicts(self.apis)
         if problems:
             raise rules(problems)
         return self

@@ -416,6 +416,78 @@ class RegistrySettings(Model):
     untagged_expiry_days: int = Field(7, ge=1, le=365, description="days after which untagged images expire")
 
 
+class Throttling(Model):
+    burst_limit: int = Field(
+        gt=0, le=5000, description="requests a route may take at once (API Gateway burst)"
+    )
+    rate_limit: float = Field(gt=0, le=10000, description="steady requests per second per route")
+
+
+HttpsUrl = Annotated[
+    str,
+    matching(
+        r"https://[^\s/]+(/[^\s]*)?",
+        "an https:// URL such as https://cognito-idp.us-east-1.amazonaws.com/pool",
+    ),
+]
+CertificateArn = Annotated[
+    str,
+    matching(
+        r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+",
+        "an ACM certificate ARN such as arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-...",
+    ),
+]
+HostedZoneId = Annotated[
+    str, matching(r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+]
+DomainName = Annotated[
+    str,
+    matching(
+        r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+        "a lowercase DNS name such as api.example.com",
+    ),
+]
+
+
+class Cors(Model):
+    allow_origins: list[
+        Annotated[str, matching(r"\*|https?://[^\s/]+", "an origin such as https://app.example.com, or *")]
+    ] = Field(min_length=1, description="origins browsers may call the API from")
+
+
+class CustomDomain(Model):
+    name: DomainName = Field(description="the API's public host name")
+    certificate_arn: CertificateArn = Field(description="ACM certificate for the name, in the stack's region")
+    hosted_zone_id: HostedZoneId = Field(description="Route 53 zone the alias record goes into")
+
+
+class Jwt(Model):
+    issuer: HttpsUrl = Field(description="the token issuer (an OIDC provider's https URL)")
+    audiences: list[str] = Field(min_length=1, description="accepted `aud` values")
+
+
+class EdgeSettings(Model):
+    """The public edge: one API Gateway HTTP API per stack, a VPC link to the APIs' internal NLBs
+    (infra/edge.py)."""
+
+    throttling: Throttling = Field(description="default route throttling of the stage")
+    access_log_retention_days: int = Field(
+        30, description="retention of the stage's access log group, a CloudWatch period"
+    )
+    cors: Cors | None = Field(None, description="CORS for browser clients")
+    domain: CustomDomain | None = Field(
+        None, description="custom domain (name, ACM certificate, Route 53 zone)"
+    )
+    jwt: Jwt | None = Field(
+        None, description="JWT authorizer on every route but the catalog's anonymous ones"
+    )
+
+    @field_validator("access_log_retention_days")
+    @classmethod
+    def _cloudwatch_period(cls, days: int) -> int:
+        return _retention_period(days)
+
+
 Email = Annotated[str, matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address such as oncall@example.com")]
 
 
@@ -432,6 +504,12 @@ class ObservabilitySettings(Model):
     )
     restarts_threshold: int = Field(
         3, ge=1, le=1000, description="container restarts of one API within 5 minutes that raise its alarm"
+    )
+    error_rate_percent: float = Field(
+        5, gt=0, le=100, description="share of a public API's requests answered 5xx within 5 minutes (%)"
+    )
+    latency_p99_ms: int = Field(
+        2000, ge=1, le=30000, description="p99 latency of a public route within 5 minutes (ms)"
     )
     unavailable_minutes: int = Field(
         5,
@@ -473,6 +551,9 @@ class StackSettings(Model):
         RegistrySettings(), alias="picturesocial:registry", description="the ECR repositories"
     )
     ci: CiSettings = Field(alias="picturesocial:ci", description="who deploys and previews, from where")
+    edge: EdgeSettings = Field(
+        alias="picturesocial:edge", description="the public API (API Gateway HTTP API)"
+    )
     observability: ObservabilitySettings = Field(
         ObservabilitySettings(),
         alias="picturesocial:observability",
@@ -517,6 +598,17 @@ class StackSettings(Model):
                 )
         if problems:
             raise rules(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _certificate_in_the_stack_region(self) -> StackSettings:
+        domain = self.edge.domain
+        if domain is not None and domain.certificate_arn.split(":")[3] != self.region:
+            raise rule(
+                f'"{domain.certificate_arn}" is in {domain.certificate_arn.split(":")[3]}; a regional API '
+                f"Gateway domain needs its certificate in the stack's region {self.region}",
+                field="picturesocial:edge.domain.certificateArn",
+            )
         return self
 
     @property

@@ -40,6 +40,19 @@ class PhysicalNames:
     def dashboard(self) -> str:
         return self.cluster
 
+    def load_balancer(self, api: str) -> str:
+        # The internal NLB of an exposed API (the controller's aws-load-balancer-name annotation): known in
+        # advance, so API Gateway's integration can look its listener up by name.
+        return f"{self.cluster}-{api}"
+
+    @property
+    def http_api(self) -> str:
+        return self.cluster
+
+    @property
+    def access_log_group(self) -> str:
+        return f"/aws/apigateway/{self.cluster}/access"
+
     def repository(self, api: str) -> str:
         return f"{self.cluster}/{api}"
 

@@ -57,10 +57,10 @@ def test_a_name_aws_would_refuse_is_found_in_a_graph(fixture_graphs):
 
 
 @pytest.mark.parametrize("exposed", [True, False])
-def test_a_hundred_apis_with_the_longest_names_fit_or_are_refused_naming_the_api(project_copy, exposed):
+def test_apis_with_the_longest_names_fit_or_are_refused_naming_the_api(project_copy, exposed):
     catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
-    template = catalog["apis"]["greeter"]
-    for i in range(100):
+    template = {key: value for key, value in catalog["apis"]["greeter"].items() if key != "public"}
+    for i in range(10):
         name = f"a{i:02d}" + "x" * 60  # 63 characters: the longest DNS-1035 label
         catalog["apis"][name] = {
             **template,
@@ -75,10 +75,18 @@ def test_a_hundred_apis_with_the_longest_names_fit_or_are_refused_naming_the_api
         graph = synthesize("small", root=root)
     except SynthError as exc:
         lines = str(exc).splitlines()
-        assert exposed and len(lines) == 100, lines[:3]
+        assert exposed and len(lines) == 10, lines[:3]
         assert all(line.startswith("workloads/catalog.yaml: apis.a") for line in lines), lines[:3]
-        # An exposed API's "<name>-lb" is 66 characters, over Kubernetes' 63 for a Service name.
-        assert lines[0].endswith("is 66 characters long; Kubernetes allows at most 63 (a DNS-1035 label)")
+        # An exposed API's NLB, "<cluster>-<name>", is 83 characters, over AWS's 32 (its "<name>-lb" Service
+        # name, 66, is over Kubernetes' 63 too: one line per API, the first problem found).
+        assert lines[0] == (
+            "workloads/catalog.yaml: apis.a00"
+            + "x" * 60
+            + ': the load balancer name "picturesocial-small-a00'
+            + "x" * 60
+            + '" is 83 characters long; AWS allows at most 32 (elbv2 CreateLoadBalancer.Name: ELB API '
+            "reference, CreateLoadBalancer Name; botocore's model sets no limit)"
+        )
         return
     assert not exposed
     for resource in graph.resources:  # pragma: no cover - reached only if the catalog is accepted

@@ -90,6 +90,42 @@ CATALOG_CASES = [
         'apis.photos.namespace: "Media" must be a DNS-1035 label',
     ),
     (
+        "public-without-a-load-balancer",
+        edit("apis.photos.exposed", False),
+        "apis.photos.public: requires exposed: true: public routes reach the API through its internal NLB",
+    ),
+    (
+        "public-path-without-leading-slash",
+        edit("apis.photos.public", {"paths": ["photos"]}),
+        'apis.photos.public.paths[0]: "photos" must be a path such as /api/Picture',
+    ),
+    (
+        "public-path-with-a-parameter",
+        edit("apis.photos.public", {"paths": ["/photos/{id}"]}),
+        'apis.photos.public.paths[0]: "/photos/{id}" must be a path such as /api/Picture',
+    ),
+    (
+        "public-path-ending-in-slash",
+        edit("apis.photos.public", {"paths": ["/photos/"]}),
+        'apis.photos.public.paths[0]: "/photos/" must be a path such as /api/Picture',
+    ),
+    (
+        "public-path-claimed-twice",
+        edit("apis.photos.public", {"paths": ["/greet"]}),
+        'apis.photos.public.paths[0]: "/greet" is also a path of greeter',
+    ),
+    (
+        "public-path-shadowed-by-another-apis-proxy",
+        edit("apis.photos.public", {"paths": ["/greet/photos"]}),
+        'apis.photos.public.paths[0]: "/greet/photos" lies under greeter\'s "/greet", whose /greet/{proxy+} '
+        "route it would shadow",
+    ),
+    (
+        "anonymous-path-not-among-the-paths",
+        edit("apis.photos.public", {"paths": ["/photos"], "anonymous": ["/thumbs"]}),
+        'apis.photos.public.anonymous[0]: "/thumbs" is not one of this API\'s paths',
+    ),
+    (
         "unknown-key-suggests-the-right-one",
         edit("apis.photos.exposd", True),
         "apis.photos.exposd: unknown key; did you mean apis.photos.exposed?",

@@ -17,6 +17,8 @@ DEV = fixture_config("small")
 GROUP = DEV["picturesocial:nodeGroups"]["general"]
 NETWORK = DEV["picturesocial:network"]
 CLUSTER = DEV["picturesocial:cluster"]
+EDGE = DEV["picturesocial:edge"]
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 CASES = [
     (
@@ -127,6 +129,74 @@ CASES = [
         "container-log-retention-not-a-cloudwatch-period",
         {"picturesocial:observability": {"logRetentionDays": 31}},
         "picturesocial:observability.logRetentionDays: 31 is not a CloudWatch Logs retention period; use one of 1, ",
+    ),
+    (
+        "edge-missing",
+        {"picturesocial:edge": None},
+        "picturesocial:edge: is required",
+    ),
+    (
+        "edge-without-throttling",
+        {"picturesocial:edge": {"accessLogRetentionDays": 30}},
+        "picturesocial:edge.throttling: is required",
+    ),
+    (
+        "edge-throttling-not-positive",
+        {"picturesocial:edge": {"throttling": {"burstLimit": 0, "rateLimit": 10}}},
+        "picturesocial:edge.throttling.burstLimit: 0 must be greater than 0",
+    ),
+    (
+        "edge-access-logs-not-a-cloudwatch-period",
+        {"picturesocial:edge": {**EDGE, "accessLogRetentionDays": 10}},
+        "picturesocial:edge.accessLogRetentionDays: 10 is not a CloudWatch Logs retention period",
+    ),
+    (
+        "edge-domain-without-its-zone",
+        {
+            "picturesocial:edge": {
+                **EDGE,
+                "domain": {"name": "api.example.com", "certificateArn": CERTIFICATE},
+            }
+        },
+        "picturesocial:edge.domain.hostedZoneId: is required",
+    ),
+    (
+        "edge-certificate-in-another-region",
+        {
+            "picturesocial:edge": {
+                **EDGE,
+                "domain": {
+                    "name": "api.example.com",
+                    "certificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"),
+                    "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                },
+            }
+        },
+        'picturesocial:edge.domain.certificateArn: "'
+        + CERTIFICATE.replace("us-east-1", "eu-west-1")
+        + '" is in '
+        "eu-west-1; a regional API Gateway domain needs its certificate in the stack's region us-east-1",
+    ),
+    (
+        "edge-jwt-issuer-not-https",
+        {
+            "picturesocial:edge": {
+                **EDGE,
+                "jwt": {"issuer": "http://issuer.example.com", "audiences": ["web"]},
+            }
+        },
+        'picturesocial:edge.jwt.issuer: "http://issuer.example.com" must be an https:// URL',
+    ),
+    (
+        "edge-jwt-without-audiences",
+        {"picturesocial:edge": {**EDGE, "jwt": {"issuer": "https://issuer.example.com", "audiences": []}}},
+        "picturesocial:edge.jwt.audiences: ",
+    ),
+    (
+        "load-balancer-name-over-32",
+        {"picturesocial:cluster": {**CLUSTER, "name": "picturesocial-small-east1"}},
+        'workloads/catalog.yaml: apis.greeter: the load balancer name "picturesocial-small-east1-greeter" is 33 '
+        "characters long; AWS allows at most 32 (elbv2 CreateLoadBalancer.Name",
     ),
     (
         "unknown-support-type",

@@ -46,6 +46,9 @@ def cloud(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
+    # moto fills every new EC2 backend with its catalogue of public AMIs: most of a test's time, and nothing
+    # here reads an AMI.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     # A working AWS CLI v2 on the PATH (the kubeconfig runs `aws eks get-token`), and nothing else of the
     # host's.
     monkeypatch.setenv(
@@ -312,6 +315,8 @@ def ship_container_log(session, minutes_ago: float) -> None:
 
 def deploy_cluster(session, version="1.36", nodes=2, log_minutes_ago=1.0):
     ship_container_log(session, log_minutes_ago)
+    # The stack's HTTP API: moto gives it an execute-api address nothing answers on (smoke skips the routes).
+    session.client("apigatewayv2").create_api(Name=CLUSTER, ProtocolType="HTTP")
     eks = session.client("eks")
     eks.create_cluster(
         name=CLUSTER,
@@ -389,8 +394,10 @@ def run_smoke(session, *, addon_status="ACTIVE", counts=None):
         scans=stubbed_scans(session, counts or {}),
         autoscaling=session.client("autoscaling"),
         logs=session.client("logs"),
+        apigateway=session.client("apigatewayv2"),
     )
-    return smoke_tool.smoke(argparse.Namespace(kubeconfig=None), Aws(session, REGION), config, clients)
+    args = argparse.Namespace(kubeconfig=None, edge_url=None)
+    return smoke_tool.smoke(args, Aws(session, REGION), config, clients)
 
 
 def test_smoke_passes_on_a_healthy_deployment(cloud, monkeypatch):
@@ -537,3 +544,89 @@ def test_smoke_fails_a_deployment_below_its_minimum_or_missing(kubernetes_api, m
     assert rows["deployment front/greeter"] == ("fail", "1 available (minimum 2)")
     assert rows["deployment media/photos"][0] == "pass"
     assert rows["deployment media/thumbs"][0] == "fail" and "404" in rows["deployment media/thumbs"][1]
+
+
+# -- smoke's public routes, against a stand-in edge ---------------------------------------------------------
+
+
+class FakeEdge(http.server.BaseHTTPRequestHandler):
+    """Answers like API Gateway in front of the APIs: ``status`` by path prefix, 404 for any other path."""
+
+    status: dict[str, int] = {}
+    seen: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - the http.server interface
+        self.seen.append(self.path)
+        code = next((code for prefix, code in self.status.items() if self.path.startswith(prefix)), 404)
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture
+def edge():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeEdge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeEdge.seen = []
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def routes_report(base_url, config=None):
+    report = smoke_tool.Report("smoke small")
+    smoke_tool.check_public_routes(report, base_url, config or settings_of())
+    return {check: (status, detail) for check, status, detail in report.rows}
+
+
+def test_public_routes_pass_when_the_apis_answer_through_the_edge(edge):
+    FakeEdge.status = {"/greet/": 200, "/photos": 404}
+    rows = routes_report(edge)
+    # greeter: its readiness path lies under its public /greet; photos has no HTTP readiness: its first path.
+    assert FakeEdge.seen == ["/greet/ready", "/photos"]
+    assert rows == {
+        "public greeter /greet/ready": ("pass", f"GET {edge}/greet/ready: 200"),
+        "public photos /photos": ("pass", f"GET {edge}/photos: 404"),
+    }
+
+
+def test_a_5xx_through_the_edge_fails(edge):
+    FakeEdge.status = {"/greet/": 200, "/photos": 503}  # API Gateway: the VPC link or the NLB failed
+    assert routes_report(edge)["public photos /photos"] == ("fail", f"GET {edge}/photos: 503")
+
+
+def test_an_edge_not_reachable_from_here_is_skipped_with_the_reason():
+    rows = routes_report("http://127.0.0.1:9")  # the discard port: nothing listens
+    assert {status for status, _ in rows.values()} == {"skip"}
+    assert "is not reachable from here" in rows["public photos /photos"][1]
+
+
+def test_a_route_behind_the_jwt_authorizer_is_skipped_not_failed(edge, write_stack):
+    config = load_settings(
+        "small",
+        write_stack(
+            {
+                "picturesocial:edge": {
+                    "throttling": {"burstLimit": 20, "rateLimit": 10},
+                    "jwt": {"issuer": "https://issuer.example.com", "audiences": ["web"]},
+                }
+            }
+        ),
+        FIXTURE,
+    )
+    FakeEdge.status = {"/greet/": 401, "/photos": 401}
+    rows = routes_report(edge, config)
+    assert rows["public photos /photos"] == ("skip", "401 from the JWT authorizer: the route needs a token")
+
+
+def test_smoke_finds_the_edge_by_the_stacks_http_api_name(cloud):
+    deploy_cluster(cloud)
+    rows = {check: (status, detail) for check, status, detail in run_smoke(cloud).rows}
+    assert rows["public greeter /greet/ready"][0] == "skip"
+    assert (
+        ".execute-api.us-east-1.amazonaws.com/greet/ready is not reachable"
+        in rows["public greeter /greet/ready"][1]
+    )

@@ -461,6 +461,18 @@ TLS_ALLOW = {
     "Resource": "*",
     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
 }
+STAGE = "aws:apigatewayv2/stage:Stage"
+ROUTE = "aws:apigatewayv2/route:Route"
+LOGGED = {"destinationArn": "arn:aws:logs:us-east-1:111122223333:log-group:/a", "format": "{}"}
+THROTTLED = {"throttlingBurstLimit": 10, "throttlingRateLimit": 5}
+VPC_LINK_INTEGRATION = {"integrationType": "HTTP_PROXY", "connectionType": "VPC_LINK", "connectionId": "abc"}
+
+
+def route_to(integration: dict, key: str = "ANY /x") -> list[dict]:
+    target = res("aws:apigatewayv2/integration:Integration", "i", integration)
+    return [target, res(ROUTE, "r", {"routeKey": key}, dependencies=[target["urn"]])]
+
+
 MORE_BAD_CASES = [
     (
         "eks-secrets-encryption",
@@ -636,6 +648,32 @@ MORE_BAD_CASES = [
         "has forceDestroy",
     ),
     (
+        "api-stage-logged-and-throttled",
+        [res(STAGE, "s", {"defaultRouteSettings": THROTTLED})],
+        {},
+        "has no access logs",
+    ),
+    (
+        "api-stage-logged-and-throttled",
+        [
+            res(
+                STAGE,
+                "s",
+                {"accessLogSettings": LOGGED, "defaultRouteSettings": {"throttlingBurstLimit": 10}},
+            )
+        ],
+        {},
+        "has no default route throttling",
+    ),
+    ("routes-through-vpc-link", route_to(VPC_LINK_INTEGRATION, key="$default"), {}, "$default route catches"),
+    ("routes-through-vpc-link", [res(ROUTE, "r", {"routeKey": "ANY /x"})], {}, "targets no integration"),
+    (
+        "routes-through-vpc-link",
+        route_to({"integrationType": "HTTP_PROXY", "integrationUri": "https://example.com"}),
+        {},
+        "outside the VPC link",
+    ),
+    (
         "log-groups-have-retention",
         [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
         {},
@@ -721,6 +759,8 @@ RULES = {
     "account-guard": "_account_guard",
     "stateful-resources-protected": "_protected_in_prod",
     "log-groups-have-retention": "_log_retention",
+    "api-stage-logged-and-throttled": "_stage_guarded",
+    "routes-through-vpc-link": "_routes_through_vpc_link",
     "alarms-notify": "_alarm_actions",
     "sns-topics-encrypted": "_topic_encrypted",
     "observability-addon-present": "_observability",

@@ -100,6 +100,7 @@ def test_a_namespace_without_load_balancers_asks_for_no_readiness_gates(project_
 
     catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
     catalog["apis"]["greeter"]["exposed"] = False
+    del catalog["apis"]["greeter"]["public"]  # public routes need the NLB
     graph = synthesize("small", root=project_copy(catalog=catalog))
     assert (
         "elbv2.k8s.aws/pod-readiness-gate-inject" not in k8s(graph, NAMESPACE, "front")["metadata"]["labels"]

@@ -4,8 +4,9 @@
 
 The cluster ACTIVE at the pinned version; each node group ACTIVE with at least its minimum of nodes;
 each managed add-on ACTIVE; no CRITICAL finding in the latest scan of each deployed image (HIGH warns);
-container logs arriving (the application log group has an event from the last 15 minutes, else warn); with a
-kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
+container logs arriving (the application log group has an event from the last 15 minutes, else warn); each
+public API answering through the edge (a status below 500; skipped when unreachable from where it runs); with
+a kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
 Exit 0 when nothing failed, 1 otherwise.
 """
 
@@ -15,6 +16,8 @@ import argparse
 import datetime as dt
 import os
 import sys
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ class Clients:
     scans: Any  # ecr: DescribeImageScanFindings
     autoscaling: Any
     logs: Any
+    apigateway: Any
 
     @classmethod
     def of(cls, aws: Aws) -> Clients:
@@ -43,6 +47,7 @@ class Clients:
             scans=aws.client("ecr"),
             autoscaling=aws.client("autoscaling"),
             logs=aws.client("logs"),
+            apigateway=aws.client("apigatewayv2"),
         )
 
 
@@ -154,6 +159,63 @@ def check_deployments(report: Report, kubeconfig: str | None, config: settings.S
         report.add("deployments", "fail", f"cannot read Deployments: {type(exc).__name__}: {exc}")
 
 
+def edge_url(apigateway, config: settings.Settings) -> str | None:
+    """Where clients call the stack: its custom domain, else the HTTP API's execute-api endpoint."""
+    domain = config.stack.edge.domain
+    if domain is not None:
+        return f"https://{domain.name}"
+    wanted = config.stack.names.http_api
+    for page in apigateway.get_paginator("get_apis").paginate():
+        for api in page.get("Items", []):
+            if api.get("Name") == wanted:
+                return str(api["ApiEndpoint"])
+    return None
+
+
+def public_target(api: settings.Api) -> str:
+    """The path smoke requests for a public API: its readiness path when a public route serves it (a route
+    that calls nothing outside the pod), else its first public path."""
+    assert api.spec.public is not None
+    readiness = api.spec.probes.readiness.http
+    for path in api.spec.public.paths:
+        if readiness and (readiness.path == path or readiness.path.startswith(path + "/")):
+            return readiness.path
+    return api.spec.public.paths[0]
+
+
+def check_public_routes(report: Report, base_url: str | None, config: settings.Settings) -> None:
+    """Each public API through the edge: a status below 500 means API Gateway, the VPC link and the NLB
+    reached the pods (5xx: the gateway could not, or the API failed)."""
+    public = {name: api for name, api in sorted(config.apis.items()) if api.spec.public is not None}
+    if not public:
+        return
+    if base_url is None:
+        report.add("public routes", "fail", f"no HTTP API named {config.stack.names.http_api}")
+        return
+    jwt = config.stack.edge.jwt is not None
+    for name, api in public.items():
+        assert api.spec.public is not None
+        path = public_target(api)
+        check = f"public {name} {path}"
+        url = base_url.rstrip("/") + path
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            report.add(check, "skip", f"{url} is not reachable from here ({reason})")
+            continue
+        anonymous = any(path == p or path.startswith(p + "/") for p in api.spec.public.anonymous)
+        if status in (401, 403) and jwt and not anonymous:
+            report.add(check, "skip", f"{status} from the JWT authorizer: the route needs a token")
+        elif status >= 500:
+            report.add(check, "fail", f"GET {url}: {status}")
+        else:
+            report.add(check, "pass", f"GET {url}: {status}")
+
+
 LOGS_FRESH = dt.timedelta(minutes=15)
 
 
@@ -195,6 +257,7 @@ def smoke(
     check_addons(report, clients.addons, config)
     check_scans(report, clients.scans, config)
     check_container_logs(report, clients.logs, config)
+    check_public_routes(report, args.edge_url or edge_url(clients.apigateway, config), config)
     check_deployments(report, args.kubeconfig or os.environ.get("KUBECONFIG"), config)
     return report
 
@@ -203,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     def extra(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--kubeconfig", help="check Deployments' available replicas through this kubeconfig"
+        )
+        parser.add_argument(
+            "--edge-url",
+            help="call the public routes at this base URL (default: the stack's domain or HTTP API)",
         )
 
     return main_for("smoke", __doc__.split("\n")[0], smoke, extra, argv)

@@ -64,6 +64,20 @@ def api_rows(graph: Graph) -> list[tuple[str, ...]]:
     return rows
 
 
+def route_rows(graph: Graph) -> list[tuple[str, str, str]]:
+    """The public routes (route key, API, auth), read back from the graph: the routes resources and the
+    integration each one targets."""
+    integrations = {r["id"]: r for r in graph.of_type("aws:apigatewayv2/integration:Integration")}
+    rows = []
+    for route in graph.of_type("aws:apigatewayv2/route:Route"):
+        inputs = route["inputs"]
+        target = integrations.get(str(inputs.get("target", "")).removeprefix("integrations/"))
+        api = target["name"] if target else "?"
+        auth = "JWT" if inputs.get("authorizationType") == "JWT" else "none"
+        rows.append((inputs["routeKey"], api, auth))
+    return sorted(rows)
+
+
 def _short(value: object, limit: int = 90) -> str:
     text = value if isinstance(value, str) else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -95,6 +109,14 @@ def summary(graph: Graph, console: Console) -> None:
     for row in api_rows(graph):
         apis.add_row(*row)
     console.print(apis)
+    routes = Table(
+        title="public routes (API Gateway HTTP API -> VPC link -> internal NLB)", title_justify="left"
+    )
+    for column in ("route", "API", "auth"):
+        routes.add_column(column)
+    for row in route_rows(graph):
+        routes.add_row(*(escape(cell) for cell in row))
+    console.print(routes if routes.row_count else "public routes: none")
     total, chain = critical_path(graph)
     console.print(
         f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "

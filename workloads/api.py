@@ -103,7 +103,8 @@ def image(repository_url: pulumi.Input[str], tag: str, digest: str | None) -> pu
 
 
 class InternalLoadBalancerService(pulumi.ComponentResource):
-    """``<api>-lb``: an internal NLB in front of the API's pods, for API Gateway's VPC link."""
+    """``<api>-lb``: an internal NLB in front of the API's pods, named ``<cluster>-<api>``; for a public API,
+    behind the frontend security group the edge gives it (infra/edge.py)."""
 
     def __init__(
         self,
@@ -112,14 +113,32 @@ class InternalLoadBalancerService(pulumi.ComponentResource):
         namespace: str,
         selector: dict[str, str],
         labels: dict[str, str],
+        load_balancer_name: str,
+        frontend_security_group: pulumi.Input[str] | None,
         controller: pulumi.Resource | None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("picturesocial:workloads:InternalLoadBalancerService", name, None, opts)
+        annotations: dict[str, pulumi.Input[str]] = {
+            **INTERNAL_NLB,
+            # Known in advance, so API Gateway's integration can find the NLB. The controller reads it when it
+            # creates the NLB only; at most 32 characters (checked by the settings).
+            "service.beta.kubernetes.io/aws-load-balancer-name": load_balancer_name,
+        }
+        if frontend_security_group is not None:
+            # Our security group instead of the controller's (which admits the whole VPC): port 80 from the
+            # VPC link only. With it, the controller manages the rules that let the NLB reach the pods only
+            # when told to (AWS Load Balancer Controller v3.5 annotations; docs/decisions/0015).
+            annotations["service.beta.kubernetes.io/aws-load-balancer-security-groups"] = (
+                frontend_security_group
+            )
+            annotations[
+                "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"
+            ] = "true"
         self.service = k8s.core.v1.Service(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=namespace, labels=labels, annotations=INTERNAL_NLB
+                name=name, namespace=namespace, labels=labels, annotations=annotations
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="LoadBalancer",
@@ -146,6 +165,7 @@ class ApiWorkload(pulumi.ComponentResource):
         *,
         repository_url: pulumi.Input[str],
         data: DataAccess,
+        frontend_security_group: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("picturesocial:workloads:Api", name, None, opts)
@@ -333,15 +353,18 @@ class ApiWorkload(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.load_balancer: k8s.core.v1.Service | None = None
         if api.spec.exposed:
-            InternalLoadBalancerService(
+            self.load_balancer = InternalLoadBalancerService(
                 f"{name}-lb",
                 namespace=ns,
                 selector=selector,
                 labels=labels,
+                load_balancer_name=context.names.load_balancer(name),
+                frontend_security_group=frontend_security_group,
                 controller=context.load_balancer_controller,
                 opts=child,
-            )
+            ).service
 
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             name,

@@ -46,6 +46,7 @@ ID_PREFIXES = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
     "aws:ec2/securityGroup:SecurityGroup": "sg",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
 }
@@ -97,6 +98,29 @@ class FakeCloud(pulumi.runtime.Mocks):
                 "dnsSuffix": "amazonaws.com",
                 "reverseDnsPrefix": "com.amazonaws",
             }
+        if token == "aws:lb/getLoadBalancer:getLoadBalancer":
+            # The NLB the load balancer controller creates under the Service's name annotation.
+            name = args.args.get("name") or "unnamed"
+            suffix = _digest("nlb", name, length=16)
+            arn = self._fake(
+                f"arn:aws:elasticloadbalancing:{self.region}:{self.account}:loadbalancer/net/{name}/{suffix}"
+            )
+            return {
+                "id": arn,
+                "arn": arn,
+                "name": name,
+                "loadBalancerType": "network",
+                "internal": True,
+                "dnsName": self._fake(f"{name}-{suffix[:10]}.elb.{self.region}.amazonaws.com"),
+            }
+        if token == "aws:lb/getListener:getListener":
+            load_balancer = str(args.args.get("loadBalancerArn") or "")
+            port = int(args.args.get("port") or 0)
+            arn = self._fake(
+                load_balancer.replace(":loadbalancer/", ":listener/")
+                + f"/{_digest('listener', load_balancer, str(port))}"
+            )
+            return {"id": arn, "arn": arn, "loadBalancerArn": load_balancer, "port": port, "protocol": "TCP"}
         # An invoke the fake cloud does not know must fail loudly, never return an empty answer.
         raise NotImplementedError(
             f"the offline engine has no answer for invoke {token}; add it to tools/offline/cloud.py"
@@ -158,6 +182,32 @@ class FakeCloud(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{physical}"
             rid = physical
+        elif typ == "aws:apigatewayv2/api:Api":
+            rid = self._fake(_digest(identity, length=10))
+            arn = f"arn:aws:apigateway:{self.region}::/apis/{rid}"
+            out.update(
+                apiEndpoint=self._fake(f"https://{rid}.execute-api.{self.region}.amazonaws.com"),
+                executionArn=f"arn:aws:execute-api:{self.region}:{self.account}:{rid}",
+            )
+        elif typ in (
+            "aws:apigatewayv2/vpcLink:VpcLink",
+            "aws:apigatewayv2/integration:Integration",
+            "aws:apigatewayv2/authorizer:Authorizer",
+            "aws:apigatewayv2/route:Route",
+        ):
+            rid = self._fake(_digest(identity, length=7))
+        elif typ == "aws:apigatewayv2/stage:Stage":
+            rid = str(inputs.get("name"))
+        elif typ == "aws:apigatewayv2/domainName:DomainName":
+            rid = str(inputs.get("domainName"))
+            configuration = dict(inputs.get("domainNameConfiguration") or {})
+            configuration.update(
+                targetDomainName=self._fake(
+                    f"d-{_digest(identity, length=10)}.execute-api.{self.region}.amazonaws.com"
+                ),
+                hostedZoneId=self._fake("Z" + _digest("zone", self.region, length=13).upper()),
+            )
+            out.update(domainNameConfiguration=configuration)
         elif typ == "aws:sns/topic:Topic":  # a topic's id is its ARN
             arn = rid = f"arn:aws:sns:{self.region}:{self.account}:{physical}"
         elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
