@@ -10,6 +10,7 @@ from infra.cluster import Cluster
 from infra.context import ClusterContext
 from infra.data_stores import DataStores
 from infra.edge import PublicEdge
+from infra.karpenter import Karpenter, karpenter_discovery_tags
 from infra.network import Network
 from infra.node_groups import NodeGroups
 from infra.observability import Alarms, ContainerInsights
@@ -29,7 +30,9 @@ stack = config.stack
 env = environment(stack)
 
 # -- AWS platform --------------------------------------------------------------------------------------------
-network = Network("network", stack.network, env, opts=env.on_aws)
+network = Network(
+    "network", stack.network, env, private_subnet_tags=karpenter_discovery_tags(stack), opts=env.on_aws
+)
 cluster = Cluster("cluster", stack.cluster, env, network=network, ci=stack.ci, opts=env.on_aws)
 node_groups = NodeGroups(
     "node-groups", stack.node_groups, env, cluster=cluster, network=network, opts=env.on_aws
@@ -51,6 +54,16 @@ context = ClusterContext(
 )
 addons = cluster_addons(stack.cluster, context)
 context = context.with_addons(load_balancer_controller=addons.load_balancer_controller)
+if stack.karpenter.enabled:
+    Karpenter(
+        "karpenter",
+        stack.karpenter,
+        context,
+        cluster_security_group_id=cluster.security_group_id,
+        kubeconfig=cluster.kubeconfig,
+        needs=[*context.compute, addons.coredns],
+        opts=context.on_cluster,
+    )
 ContainerInsights(
     "container-insights",
     stack.observability,

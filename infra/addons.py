@@ -34,14 +34,16 @@ def helm_release(
 ) -> k8s.helm.v3.Release:
     """The one way add-ons are installed with Helm: pinned chart, the chart's fixed values first, atomic (a
     failed upgrade rolls back), on the cluster's provider, after what its pods need."""
+    oci = chart.repository.startswith("oci://")  # an OCI registry: the chart is addressed by its full URL
     return k8s.helm.v3.Release(
         chart.name,
         name=chart.name,
-        chart=chart.chart,
+        chart=f"{chart.repository}/{chart.chart}" if oci else chart.chart,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=chart.namespace,
         values={**chart.values, **values},
+        skip_crds=chart.skip_crds or None,
         atomic=True,
         # On destroy the releases go before what they wait for (nodes, DNS), and after what waits for them.
         opts=pulumi.ResourceOptions(parent=parent, provider=context.kubernetes, depends_on=needs),

@@ -137,6 +137,8 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        # With skip_default_security_groups: the security group EKS created, which managed nodes join too.
+        self.security_group_id = self.cluster.cluster_security_group_id
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_provider_url = self.cluster.oidc_provider_url
         # Our own provider with a stable cluster_identifier: a kubeconfig change (new token command,

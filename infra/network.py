@@ -59,6 +59,8 @@ class Network(pulumi.ComponentResource):
         name: str,
         settings: NetworkSettings,
         environment: Environment,
+        *,
+        private_subnet_tags: dict[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("picturesocial:infra:Network", name, None, opts)
@@ -106,7 +108,9 @@ class Network(pulumi.ComponentResource):
         # refresh must not show that as drift (pulumi-eks #271).
         ignore_cluster_tag = [f'tags["{cluster_tag}"]', f'tagsAll["{cluster_tag}"]']
 
-        def subnet(kind: str, zone: str, cidr: str, load_balancer_role: str) -> aws.ec2.Subnet:
+        def subnet(
+            kind: str, zone: str, cidr: str, load_balancer_role: str, extra_tags: dict[str, str] | None = None
+        ) -> aws.ec2.Subnet:
             # Logical names carry the zone ID (use1-az1): what the subnet is, stable when the list grows. The
             # role tag tells the load balancer controller where internet-facing (elb) or internal NLBs may go.
             return aws.ec2.Subnet(
@@ -119,6 +123,7 @@ class Network(pulumi.ComponentResource):
                     "Name": f"{cluster_name}-{kind}-{zone}",
                     load_balancer_role: "1",
                     cluster_tag: "shared",
+                    **(extra_tags or {}),
                 },
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore_cluster_tag),
             )
@@ -132,7 +137,7 @@ class Network(pulumi.ComponentResource):
                 f"public-{zone}", subnet_id=public_subnets[zone].id, route_table_id=public_rt.id, opts=child
             )
             private_subnets[zone] = subnet(
-                "private", zone, str(plan.private), "kubernetes.io/role/internal-elb"
+                "private", zone, str(plan.private), "kubernetes.io/role/internal-elb", private_subnet_tags
             )
 
         # NAT: one in the first zone (dev: cheap, one point of failure) or one per zone (prod).

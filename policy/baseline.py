@@ -248,6 +248,28 @@ def _stage_guarded(args: ResourceValidationArgs) -> Iterable[str]:
         yield "the stage has no default route throttling (throttlingBurstLimit and throttlingRateLimit > 0)"
 
 
+def _node_pool_bounded(args: ResourceValidationArgs) -> Iterable[str]:
+    limits = _get(args.props, "spec.limits") or {}
+    missing = [kind for kind in ("cpu", "memory") if not limits.get(kind)]
+    if missing:
+        yield f"NodePool has no {' or '.join(missing)} limit: it could launch nodes without end"
+
+
+def _node_class_hardened(args: ResourceValidationArgs) -> Iterable[str]:
+    spec = args.props.get("spec") or {}
+    metadata = spec.get("metadataOptions") or {}
+    if metadata.get("httpTokens") != "required" or metadata.get("httpPutResponseHopLimit") != 1:
+        yield "EC2NodeClass must require IMDSv2 with hop limit 1 (metadataOptions)"
+    devices = spec.get("blockDeviceMappings") or []
+    if not devices or not all(_get(d, "ebs.encrypted") is True for d in devices):
+        yield (
+            "EC2NodeClass must declare its volumes, every one encrypted (blockDeviceMappings[].ebs.encrypted)"
+        )
+    aliases = [term.get("alias", "") for term in spec.get("amiSelectorTerms") or []]
+    if not aliases or any(not alias or alias.endswith("@latest") for alias in aliases):
+        yield "EC2NodeClass must pin its AMI with an alias such as al2023@v20261112, never @latest"
+
+
 def _alarm_actions(args: ResourceValidationArgs) -> Iterable[str]:
     if not args.props.get("alarmActions"):
         yield "the alarm has no alarmActions: it changes state and nobody is told"
@@ -457,6 +479,18 @@ RESOURCE_POLICIES = [
         "The HTTP API's stage writes access logs and throttles every route",
         ["aws:apigatewayv2/stage:Stage"],
         _stage_guarded,
+    ),
+    _resource_policy(
+        "karpenter-node-pools-bounded",
+        "Every Karpenter NodePool limits its cpu and memory",
+        ["kubernetes:karpenter.sh/v1:NodePool"],
+        _node_pool_bounded,
+    ),
+    _resource_policy(
+        "karpenter-node-classes-hardened",
+        "Every EC2NodeClass requires IMDSv2 hop 1, encrypts its volumes and pins its AMI",
+        ["kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"],
+        _node_class_hardened,
     ),
     _resource_policy(
         "alarms-notify",

@@ -173,6 +173,11 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
             continue
         for key in sorted(keys):
             check(f"{shown}: {section}.{key}", f"the {what} name", name_of(key), member)
+    if stack.karpenter.enabled:
+        check(
+            cluster_key, "Karpenter's interruption queue", names.karpenter_queue, "sqs CreateQueue.QueueName"
+        )
+        check(cluster_key, "Karpenter's node role", names.karpenter_node_role, "iam CreateRole.RoleName")
     for api, spec in sorted(catalog.apis.items()):
         # Kubernetes, not AWS: a Service name is a DNS-1035 label of at most 63 characters.
         if spec.exposed and len(f"{api}-lb") > 63:

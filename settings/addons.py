@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from settings import karpenter
+
 # When an add-on is created:
 # - control-plane: with the cluster, before any node (nodes need them to become Ready): the VPC CNI and
 #   kube-proxy;
@@ -49,6 +51,9 @@ class Chart:
     service_account: str | None = None
     policy_file: str | None = None
     phase: Phase = "compute"
+    # The chart's own crds/ directory is left out: its CRDs come from a chart of their own, which Helm
+    # upgrades (Helm installs a chart's crds/ once and never upgrades them).
+    skip_crds: bool = False
     values: dict = field(
         default_factory=dict
     )  # fixed values; the stack-dependent ones come from infra/addons.py
@@ -125,7 +130,31 @@ LOAD_BALANCER_CONTROLLER = Chart(
     policy_file="load-balancer-controller-nlb.json",
 )
 
-CHARTS: dict[str, Chart] = {chart.name: chart for chart in (METRICS_SERVER, LOAD_BALANCER_CONTROLLER)}
+# Karpenter's CRDs and controller, from their OCI charts, at the stack's picturesocial:karpenter.version
+# (default settings/karpenter.py VERSION, with its source). Namespace kube-system, as upstream installs it.
+KARPENTER_CRDS = Chart(
+    "karpenter-crd",
+    chart="karpenter-crd",
+    version=karpenter.VERSION,
+    repository="oci://public.ecr.aws/karpenter",
+    namespace="kube-system",
+    source="aws/karpenter-provider-aws charts/karpenter-crd; upgrade guide, CRD Upgrades",
+)
+KARPENTER = Chart(
+    "karpenter",
+    chart="karpenter",
+    version=karpenter.VERSION,
+    repository="oci://public.ecr.aws/karpenter",
+    namespace="kube-system",
+    source="aws/karpenter-provider-aws charts/karpenter; karpenter.sh v1.15 getting started",
+    service_account="karpenter",
+    policy_file="karpenter-controller.json",
+    skip_crds=True,
+)
+
+CHARTS: dict[str, Chart] = {
+    chart.name: chart for chart in (METRICS_SERVER, LOAD_BALANCER_CONTROLLER, KARPENTER_CRDS, KARPENTER)
+}
 
 
 def kubernetes_versions() -> list[str]:

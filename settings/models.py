@@ -17,6 +17,7 @@ from settings import addons, kubernetes
 from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
 from settings.errors import rule, rules
+from settings.karpenter import KarpenterSettings
 from settings.kubernetes import SupportType
 from settings.names import PhysicalNames
 
@@ -554,6 +555,9 @@ class StackSettings(Model):
     edge: EdgeSettings = Field(
         alias="picturesocial:edge", description="the public API (API Gateway HTTP API)"
     )
+    karpenter: KarpenterSettings = Field(
+        KarpenterSettings(), alias="picturesocial:karpenter", description="just-in-time nodes (Karpenter v1)"
+    )
     observability: ObservabilitySettings = Field(
         ObservabilitySettings(),
         alias="picturesocial:observability",
@@ -598,6 +602,16 @@ class StackSettings(Model):
                 )
         if problems:
             raise rules(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _karpenter_supports_the_cluster(self) -> StackSettings:
+        if self.karpenter.enabled and not self.karpenter.supports(self.cluster.version):
+            raise rule(
+                f'"{self.karpenter.version}" does not support Kubernetes {self.cluster.version} (Karpenter '
+                "compatibility matrix; settings/karpenter.py MINIMUM_FOR_KUBERNETES)",
+                field="picturesocial:karpenter.version",
+            )
         return self
 
     @model_validator(mode="after")

@@ -53,6 +53,16 @@ class PhysicalNames:
     def access_log_group(self) -> str:
         return f"/aws/apigateway/{self.cluster}/access"
 
+    @property
+    def karpenter_node_role(self) -> str:
+        # Named, not auto-named: the controller's policy and the EC2NodeClass refer to it before it exists.
+        return f"{self.cluster}-karpenter-node"
+
+    @property
+    def karpenter_queue(self) -> str:
+        # Karpenter's interruption queue (settings.interruptionQueue takes the name).
+        return f"{self.cluster}-karpenter"
+
     def repository(self, api: str) -> str:
         return f"{self.cluster}/{api}"
 

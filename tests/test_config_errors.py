@@ -18,6 +18,14 @@ GROUP = DEV["picturesocial:nodeGroups"]["general"]
 NETWORK = DEV["picturesocial:network"]
 CLUSTER = DEV["picturesocial:cluster"]
 EDGE = DEV["picturesocial:edge"]
+KARPENTER = DEV["picturesocial:karpenter"]
+POOL = KARPENTER["nodePools"]["default"]
+
+
+def pool(**changes):
+    return {"picturesocial:karpenter": {**KARPENTER, "nodePools": {"default": {**POOL, **changes}}}}
+
+
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 CASES = [
@@ -197,6 +205,66 @@ CASES = [
         {"picturesocial:cluster": {**CLUSTER, "name": "picturesocial-small-east1"}},
         'workloads/catalog.yaml: apis.greeter: the load balancer name "picturesocial-small-east1-greeter" is 33 '
         "characters long; AWS allows at most 32 (elbv2 CreateLoadBalancer.Name",
+    ),
+    (
+        "karpenter-unknown-capacity-type",
+        pool(capacityTypes=["preemptible"]),
+        'picturesocial:karpenter.nodePools.default.capacityTypes[0]: "preemptible" must be "spot" or "on-demand"',
+    ),
+    (
+        "karpenter-unknown-instance-category",
+        pool(instanceCategories=["q"]),
+        'picturesocial:karpenter.nodePools.default.instanceCategories[0]: "q" must be ',
+    ),
+    (
+        "karpenter-limit-not-positive",
+        pool(limits={"cpu": "0", "memory": "32Gi"}),
+        'picturesocial:karpenter.nodePools.default.limits.cpu: "0" must be positive: a pool without a limit can '
+        "grow without end",
+    ),
+    (
+        "karpenter-pool-without-limits",
+        pool(limits=None),
+        "picturesocial:karpenter.nodePools.default.limits: ",
+    ),
+    (
+        "karpenter-bad-duration",
+        pool(consolidateAfter="5 minutes"),
+        'picturesocial:karpenter.nodePools.default.consolidateAfter: "5 minutes" must be a duration such as 30s, '
+        "5m or 720h, or Never",
+    ),
+    (
+        "karpenter-budget-over-100-percent",
+        pool(disruptionBudgets=[{"nodes": "150%"}]),
+        'picturesocial:karpenter.nodePools.default.disruptionBudgets[0].nodes: "150%" must be a number of nodes '
+        "such as 2, or a percentage from 0% to 100%",
+    ),
+    (
+        "karpenter-budget-schedule-without-duration",
+        pool(disruptionBudgets=[{"nodes": "0", "schedule": "@daily"}]),
+        "picturesocial:karpenter.nodePools.default.disruptionBudgets[0].schedule: schedule and duration go "
+        "together: set both or neither",
+    ),
+    (
+        "karpenter-latest-ami",
+        {"picturesocial:karpenter": {**KARPENTER, "amiAliases": {"al2023": "al2023@latest"}}},
+        'picturesocial:karpenter.amiAliases: "al2023@latest" is a moving target: pin a release such as '
+        "al2023@v20261112",
+    ),
+    (
+        "karpenter-version-too-old-for-the-cluster",
+        {"picturesocial:karpenter": {**KARPENTER, "version": "1.12.3"}},
+        'picturesocial:karpenter.version: "1.12.3" does not support Kubernetes 1.36',
+    ),
+    (
+        "karpenter-enabled-without-pools",
+        {"picturesocial:karpenter": {"enabled": True}},
+        "picturesocial:karpenter.nodePools: Karpenter is enabled with no node pool: add one under nodePools",
+    ),
+    (
+        "karpenter-label-in-its-own-domain",
+        pool(labels={"karpenter.sh/capacity-type": "spot"}),
+        'picturesocial:karpenter.nodePools.default.labels: "karpenter.sh/capacity-type" is a label Karpenter sets',
     ),
     (
         "unknown-support-type",

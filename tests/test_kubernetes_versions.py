@@ -175,6 +175,8 @@ def test_the_rendered_manifests_validate_at_the_new_version(upgrade):
     objects = manifests.manifests(after)
     assert objects
     for manifest in objects.values():
+        if manifest["apiVersion"].startswith("karpenter."):
+            continue  # custom resources: validated against their v1 models (test_manifests.py)
         kubernetes_validate.validate(manifest, f"{CURRENT}.0", strict=True)
 
 

@@ -16,6 +16,7 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from conftest import FIXTURE, fixture_config
 from moto import mock_aws
@@ -30,6 +31,28 @@ DEV_ACCOUNT = "123456789012"
 REGION = "us-east-1"
 CLUSTER = "picturesocial-small"
 TAGS = {"greeter": "2.0.0", "photos": "3.1.0", "thumbs": "0.9.0"}
+
+
+# The images of the fixture's pinned alias (al2023@v20261112, amd64) for its Kubernetes version.
+AL2023_AMI = (
+    "/aws/service/eks/optimized-ami/1.36/amazon-linux-2023/x86_64/standard/"
+    "amazon-eks-node-al2023-x86_64-standard-1.36-v20261112/image_id"
+)
+AMIS = {AL2023_AMI: "ami-0a1b2c3d4e5f60789"}
+
+
+class PublicParameters:
+    """GetParameter over a fixed set of public parameters, answering as SSM does for a missing one."""
+
+    values: dict[str, str] = {}
+
+    def get_parameter(self, Name):  # noqa: N803 - boto3's argument name
+        if Name not in self.values:
+            raise ClientError({"Error": {"Code": "ParameterNotFound", "Message": Name}}, "GetParameter")
+        return {"Parameter": {"Name": Name, "Type": "String", "Value": self.values[Name]}}
+
+
+PUBLIC_PARAMETERS = PublicParameters()
 
 
 def settings_of(config_file=None):
@@ -54,11 +77,25 @@ def cloud(monkeypatch, tmp_path):
     monkeypatch.setenv(
         "PATH", str(fake_aws_cli(tmp_path, "aws-cli/2.36.24 Python/3.13.7 Linux/6.8 exe/x86_64"))
     )
+    # SSM's public /aws/service parameters (the AMI behind each pinned alias): moto will not let a test
+    # write those names, so the tools get a stand-in for that one client.
+    real_client = Aws.client
+    monkeypatch.setattr(
+        Aws,
+        "client",
+        lambda self, service: PUBLIC_PARAMETERS if service == "ssm" else real_client(self, service),
+    )
+    PUBLIC_PARAMETERS.values = dict(AMIS)
     with mock_aws():
-        # As the workflows run it: with the deploy role's credentials (picturesocial:ci.deployRoleArn).
-        boto3.client("iam", region_name=REGION).create_role(
-            RoleName="picturesocial-deploy", AssumeRolePolicyDocument="{}"
+        iam = boto3.client("iam", region_name=REGION)
+        # The account already runs spot capacity: its EC2 Spot service-linked role exists.
+        iam.create_role(
+            RoleName="AWSServiceRoleForEC2Spot",
+            Path="/aws-service-role/spot.amazonaws.com/",
+            AssumeRolePolicyDocument="{}",
         )
+        # As the workflows run it: with the deploy role's credentials (picturesocial:ci.deployRoleArn).
+        iam.create_role(RoleName="picturesocial-deploy", AssumeRolePolicyDocument="{}")
         credentials = boto3.client("sts", region_name=REGION).assume_role(
             RoleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/picturesocial-deploy", RoleSessionName="deploy"
         )["Credentials"]
@@ -109,6 +146,25 @@ def run_preflight(session, config_file=None):
     config = settings_of(config_file)
     args = argparse.Namespace(pin=False, config=config_file, project=FIXTURE)
     return preflight_tool.preflight(args, Aws(session=session, region=config.stack.region), config)
+
+
+def preflight_check(session, check, config_file=None):
+    """One check of preflight, as preflight runs it: ``check(report, aws, config)``."""
+    config = settings_of(config_file)
+    report = smoke_tool.Report("preflight small")
+    check(report, Aws(session=session, region=config.stack.region), config)
+    return report
+
+
+IDENTITY, IMAGES, QUOTAS = (
+    preflight_tool.check_identity,
+    preflight_tool.check_images,
+    preflight_tool.check_quotas,
+)
+
+
+def karpenter_checks(report, aws, config):
+    preflight_tool.check_karpenter(report, aws.client("iam"), aws.client("ssm"), config)
 
 
 # -- preflight ---------------------------------------------------------------------------------------
@@ -164,12 +220,17 @@ def test_another_identity_than_the_deploy_role_fails(cloud, monkeypatch):
 )
 def test_the_aws_cli_the_kubeconfig_needs_is_checked(cloud, monkeypatch, tmp_path, version_line, status):
     monkeypatch.setenv("PATH", str(fake_aws_cli(tmp_path / "other", version_line)))
-    assert run_preflight(cloud).status("AWS CLI") == status
+    assert (
+        preflight_check(cloud, lambda report, aws, config: preflight_tool.check_aws_cli(report)).status(
+            "AWS CLI"
+        )
+        == status
+    )
 
 
 def test_wrong_account_fails(cloud, monkeypatch):
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
-    report = run_preflight(cloud)
+    report = preflight_check(cloud, IDENTITY)
     assert report.status("account") == "fail" and report.failed
 
 
@@ -188,7 +249,7 @@ def test_a_tag_that_was_never_pushed_fails(cloud):
     push(cloud, "greeter", "2.0.0")
     push(cloud, "thumbs", "0.9.0")
     push(cloud, "photos", "3.0.0")
-    report = run_preflight(cloud)
+    report = preflight_check(cloud, IMAGES)
     assert report.status("image photos:3.1.0") == "fail"
     assert report.status("image greeter:2.0.0") == "pass"
 
@@ -197,14 +258,14 @@ def test_a_digest_that_does_not_match_the_tag_fails(cloud, write_stack):
     push_all(cloud)
     wrong = "sha256:" + "0" * 64
     apis = {**fixture_config("small")["picturesocial:apis"], "photos": {"tag": "3.1.0", "digest": wrong}}
-    report = run_preflight(cloud, config_file=write_stack({"picturesocial:apis": apis}))
+    report = preflight_check(cloud, IMAGES, config_file=write_stack({"picturesocial:apis": apis}))
     assert report.status("image photos:3.1.0") == "fail"
     assert wrong in {r[0]: r[2] for r in report.rows}["image photos:3.1.0"]
 
 
 def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
     push(cloud, "greeter", "2.0.0")
-    report = run_preflight(cloud)
+    report = preflight_check(cloud, IMAGES)
     assert report.status("image photos:3.1.0") == "warn"
     assert "created by this deployment" in {r[0]: r[2] for r in report.rows}["image photos:3.1.0"]
 
@@ -213,11 +274,10 @@ def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
 def test_elastic_ip_headroom_at_the_exact_limit(cloud, others, status):
     # small needs one address (one NAT); the default quota is 5 (moto has no Service Quotas value: "warn" is
     # the documented fallback's pass). 4 + 1 = 5 fits exactly, 5 + 1 does not.
-    push_all(cloud)
     ec2 = cloud.client("ec2")
     for _ in range(others):
         ec2.allocate_address(Domain="vpc")
-    report = run_preflight(cloud)
+    report = preflight_check(cloud, QUOTAS)
     assert report.status("quota: Elastic IPs") == status
     assert {r[0]: r[2] for r in report.rows}["quota: Elastic IPs"].startswith(
         f"{others} in use by others + 1 for NAT <= 5?"
@@ -226,19 +286,17 @@ def test_elastic_ip_headroom_at_the_exact_limit(cloud, others, status):
 
 @pytest.mark.parametrize("others, status", [(4, "pass"), (5, "fail")])
 def test_nat_gateway_headroom_per_zone_at_the_exact_limit(cloud, others, status):
-    push_all(cloud)
     ec2 = cloud.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.99.0.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]
     for _ in range(others):
         allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
         ec2.create_nat_gateway(SubnetId=subnet["SubnetId"], AllocationId=allocation)
-    report = run_preflight(cloud)
+    report = preflight_check(cloud, QUOTAS)
     assert report.status("quota: NAT gateways per AZ") == status
 
 
 def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
-    push_all(cloud)
     ec2 = cloud.client("ec2")
     for _ in range(5):
         ec2.allocate_address(
@@ -253,7 +311,9 @@ def test_the_stacks_own_elastic_ips_do_not_count_against_it(cloud):
                 }
             ],
         )
-    assert run_preflight(cloud).status("quota: Elastic IPs") == "warn"  # passes, with the fallback note
+    assert (
+        preflight_check(cloud, QUOTAS).status("quota: Elastic IPs") == "warn"
+    )  # passes, with the fallback note
 
 
 def test_pin_writes_digests_and_keeps_comments(cloud, tmp_path, capsys):
@@ -386,7 +446,12 @@ def stubbed_scans(session, counts):
     return client
 
 
-def run_smoke(session, *, addon_status="ACTIVE", counts=None):
+# Where smoke calls the public routes in these tests: a loopback port nothing listens on, so no test reaches
+# the internet (test_smoke_finds_the_edge_by_the_stacks_http_api_name checks the discovery itself).
+NO_EDGE = "http://127.0.0.1:9"
+
+
+def run_smoke(session, *, addon_status="ACTIVE", counts=None, edge_url=NO_EDGE):
     config = settings_of()
     clients = smoke_tool.Clients(
         eks=session.client("eks"),
@@ -396,7 +461,7 @@ def run_smoke(session, *, addon_status="ACTIVE", counts=None):
         logs=session.client("logs"),
         apigateway=session.client("apigatewayv2"),
     )
-    args = argparse.Namespace(kubeconfig=None, edge_url=None)
+    args = argparse.Namespace(kubeconfig=None, edge_url=edge_url)
     return smoke_tool.smoke(args, Aws(session, REGION), config, clients)
 
 
@@ -468,9 +533,12 @@ class FakeKubernetes(http.server.BaseHTTPRequestHandler):
     API server would (404 for a Deployment that does not exist)."""
 
     available: dict[tuple[str, str], int] = {}
+    ready_pools: dict[str, bool] = {}
 
     def do_GET(self):  # noqa: N802 - the http.server interface
         parts = self.path.split("?")[0].strip("/").split("/")
+        if parts[:4] == ["apis", "karpenter.sh", "v1", "nodepools"] and len(parts) == 5:
+            return self.node_pool(parts[4])
         key = (parts[4], parts[6]) if len(parts) == 7 and parts[:3] == ["apis", "apps", "v1"] else None
         if key not in self.available:
             self.send_response(404)
@@ -482,6 +550,25 @@ class FakeKubernetes(http.server.BaseHTTPRequestHandler):
             "metadata": {"namespace": key[0], "name": key[1]},
             "spec": {"selector": {"matchLabels": {}}, "template": {}},
             "status": {"availableReplicas": self.available[key]},
+        }
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def node_pool(self, name):
+        if name not in self.ready_pools:
+            self.send_response(404)
+            self.end_headers()
+            return
+        status = "True" if self.ready_pools[name] else "False"
+        body = {
+            "apiVersion": "karpenter.sh/v1",
+            "kind": "NodePool",
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": status, "reason": "NodeClassNotReady"}]},
         }
         data = json.dumps(body).encode()
         self.send_response(200)
@@ -622,11 +709,78 @@ def test_a_route_behind_the_jwt_authorizer_is_skipped_not_failed(edge, write_sta
     assert rows["public photos /photos"] == ("skip", "401 from the JWT authorizer: the route needs a token")
 
 
-def test_smoke_finds_the_edge_by_the_stacks_http_api_name(cloud):
+def test_smoke_finds_the_edge_by_the_stacks_http_api_name(cloud, monkeypatch):
     deploy_cluster(cloud)
-    rows = {check: (status, detail) for check, status, detail in run_smoke(cloud).rows}
-    assert rows["public greeter /greet/ready"][0] == "skip"
-    assert (
-        ".execute-api.us-east-1.amazonaws.com/greet/ready is not reachable"
-        in rows["public greeter /greet/ready"][1]
+    called = []
+
+    def offline(request, timeout):  # no request leaves the machine: record where it would go
+        called.append(request.full_url)
+        raise smoke_tool.urllib.error.URLError("offline")
+
+    monkeypatch.setattr(smoke_tool.urllib.request, "urlopen", offline)
+    endpoint = cloud.client("apigatewayv2").get_apis()["Items"][0]["ApiEndpoint"]
+    rows = {check: (status, detail) for check, status, detail in run_smoke(cloud, edge_url=None).rows}
+    assert called == [f"{endpoint}/greet/ready", f"{endpoint}/photos"]
+    assert rows["public greeter /greet/ready"] == (
+        "skip",
+        f"{endpoint}/greet/ready is not reachable from here (offline)",
+    )
+
+
+# -- Karpenter around a deployment ----------------------------------------------------------------------
+
+
+def karpenter_report(kubeconfig):
+    report = smoke_tool.Report("smoke small")
+    smoke_tool.check_karpenter(report, str(kubeconfig), settings_of())
+    return {check: (status, detail) for check, status, detail in report.rows}
+
+
+def test_smoke_passes_karpenter_when_both_replicas_run_and_every_pool_is_ready(kubernetes_api):
+    FakeKubernetes.available = {("kube-system", "karpenter"): 2}
+    FakeKubernetes.ready_pools = {"default": True}
+    assert karpenter_report(kubernetes_api) == {
+        "karpenter controller": ("pass", "2 of 2 replicas available"),
+        "nodepool default": ("pass", "Ready"),
+    }
+
+
+def test_smoke_fails_a_pool_that_is_not_ready_and_warns_on_one_controller_replica(kubernetes_api):
+    FakeKubernetes.available = {("kube-system", "karpenter"): 1}
+    FakeKubernetes.ready_pools = {"default": False}
+    rows = karpenter_report(kubernetes_api)
+    assert rows["karpenter controller"] == ("warn", "1 of 2 replicas available")
+    assert rows["nodepool default"] == ("fail", "not Ready: NodeClassNotReady")
+
+
+def test_smoke_fails_a_pool_the_cluster_does_not_have(kubernetes_api):
+    FakeKubernetes.available = {("kube-system", "karpenter"): 2}
+    FakeKubernetes.ready_pools = {}
+    assert karpenter_report(kubernetes_api)["nodepool default"][0] == "fail"
+
+
+def test_preflight_fails_without_the_spot_service_linked_role_saying_how_to_create_it(cloud):
+    cloud.client("iam").delete_role(RoleName="AWSServiceRoleForEC2Spot")
+    rows = {
+        check: (status, detail) for check, status, detail in preflight_check(cloud, karpenter_checks).rows
+    }
+    assert rows["spot service-linked role"] == (
+        "fail",
+        "AWSServiceRoleForEC2Spot is missing; create it once per account: aws iam create-service-linked-role "
+        "--aws-service-name spot.amazonaws.com",
+    )
+
+
+def test_preflight_checks_the_pinned_ami_alias_has_an_image_for_the_cluster_version(cloud):
+    rows = {
+        check: (status, detail) for check, status, detail in preflight_check(cloud, karpenter_checks).rows
+    }
+    assert rows["ami al2023@v20261112 amd64"] == ("pass", "ami-0a1b2c3d4e5f60789")
+    PUBLIC_PARAMETERS.values = {}
+    rows = {
+        check: (status, detail) for check, status, detail in preflight_check(cloud, karpenter_checks).rows
+    }
+    assert rows["ami al2023@v20261112 amd64"] == (
+        "fail",
+        f"no image for Kubernetes 1.36: {AL2023_AMI} not found",
     )

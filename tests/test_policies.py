@@ -473,6 +473,20 @@ def route_to(integration: dict, key: str = "ANY /x") -> list[dict]:
     return [target, res(ROUTE, "r", {"routeKey": key}, dependencies=[target["urn"]])]
 
 
+def node_pool(limits: dict) -> dict:
+    return res("kubernetes:karpenter.sh/v1:NodePool", "p", {"spec": {"limits": limits}})
+
+
+def node_class(**changes) -> dict:
+    spec = {
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}],
+        "amiSelectorTerms": [{"alias": "al2023@v20261112"}],
+        **changes,
+    }
+    return res("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "c", {"spec": spec})
+
+
 MORE_BAD_CASES = [
     (
         "eks-secrets-encryption",
@@ -673,6 +687,25 @@ MORE_BAD_CASES = [
         {},
         "outside the VPC link",
     ),
+    ("karpenter-node-pools-bounded", [node_pool({"cpu": "10"})], {}, "has no memory limit"),
+    (
+        "karpenter-node-classes-hardened",
+        [node_class(metadataOptions={"httpTokens": "required", "httpPutResponseHopLimit": 2})],
+        {},
+        "IMDSv2 with hop limit 1",
+    ),
+    (
+        "karpenter-node-classes-hardened",
+        [node_class(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "20Gi"}}])],
+        {},
+        "every one encrypted",
+    ),
+    (
+        "karpenter-node-classes-hardened",
+        [node_class(amiSelectorTerms=[{"alias": "al2023@latest"}])],
+        {},
+        "never @latest",
+    ),
     (
         "log-groups-have-retention",
         [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
@@ -759,6 +792,8 @@ RULES = {
     "account-guard": "_account_guard",
     "stateful-resources-protected": "_protected_in_prod",
     "log-groups-have-retention": "_log_retention",
+    "karpenter-node-pools-bounded": "_node_pool_bounded",
+    "karpenter-node-classes-hardened": "_node_class_hardened",
     "api-stage-logged-and-throttled": "_stage_guarded",
     "routes-through-vpc-link": "_routes_through_vpc_link",
     "alarms-notify": "_alarm_actions",

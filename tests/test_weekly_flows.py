@@ -105,12 +105,13 @@ def test_the_weekly_change_keeps_the_suite_green_after_make_snapshot(tmp_path, c
 def test_a_bad_stack_value_stops_the_suite_with_its_one_line(tmp_path):
     copy = copy_of_repository(tmp_path)
     path = copy / "Pulumi.staging.yaml"
-    path.write_text(path.read_text().replace("minSize: 3", "minSize: 7"))
-    result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    text, count = re.subn(r"(\n      minSize: )\d+", r"\g<1>7", path.read_text())
+    assert count == 1  # the general node group's minimum, whatever it was
+    path.write_text(text)
+    # Not the slow tests, in case the change ever stopped failing: they run the suite in a copy again.
+    result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow")
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize 6",
-        "error: picturesocial:nodeGroups.general.desiredSize: 3 must lie between minSize 7 and maxSize 6",
-        "Exit: stack staging does not synthesize; no test ran",
-    ]
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize ")
+    assert lines[-1] == "Exit: stack staging does not synthesize; no test ran"
     assert result.stdout.strip() == ""

@@ -169,6 +169,7 @@ def test_every_role_of_a_service_account_trusts_exactly_that_account(fixture_gra
         "system:serviceaccount:media:photos",
         "system:serviceaccount:kube-system:aws-load-balancer-controller",
         "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent",
+        "system:serviceaccount:kube-system:karpenter",
     }
 
 

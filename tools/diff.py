@@ -264,6 +264,18 @@ def synth_at(tree: Path, stack: str, out: Path, *, check_support: bool = True) -
         raise RuntimeError(f"synth of {stack} in {tree} failed: {last}")
 
 
+def synth_here(stack: str, out: Path) -> None:
+    """The working tree's side, in this process: its code is the code already loaded (the base side needs a
+    process of its own, with the base commit's code)."""
+    from tools.offline import SynthError, synthesize
+    from tools.synth import write
+
+    try:
+        write(synthesize(stack, root=ROOT), out)
+    except SynthError as exc:
+        raise RuntimeError(f"synth of {stack} in {ROOT} failed: {str(exc).splitlines()[-1]}") from None
+
+
 def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
         base_tree = Path(tmp) / "base"
@@ -278,7 +290,7 @@ def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> in
             code = 0
             for stack in stacks or discover(ROOT):
                 new_dir, old_dir = Path(tmp) / "new" / stack, Path(tmp) / "old" / stack
-                synth_at(ROOT, stack, new_dir)
+                synth_here(stack, new_dir)
                 if (base_tree / f"Pulumi.{stack}.yaml").exists():
                     synth_at(base_tree, stack, old_dir, check_support=False)
                     old = read_graph(old_dir)

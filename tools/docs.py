@@ -110,6 +110,8 @@ def _default(field: FieldInfo) -> str:
     default = field.get_default(call_default_factory=True)
     if isinstance(default, BaseModel):
         return "see below"
+    if isinstance(default, list) and default and isinstance(default[0], BaseModel):
+        return f"`{json.dumps([item.model_dump(by_alias=True, exclude_none=True) for item in default])}`"
     if default is None:
         return "none"
     if isinstance(default, ipaddress.IPv4Network):

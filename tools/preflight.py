@@ -208,6 +208,60 @@ def check_kubernetes(report: Report, eks, config: settings.Settings, today: dt.d
             )
 
 
+SPOT_ROLE = "AWSServiceRoleForEC2Spot"
+ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+
+
+def ami_parameter(alias: str, kubernetes_version: str, architecture: str) -> str:
+    """The SSM parameter Karpenter resolves an AMI alias through (aws/karpenter-provider-aws,
+    pkg/providers/amifamily): the image of that release for this Kubernetes version and architecture."""
+    family, version = alias.split("@", 1)
+    arch = ARCHITECTURES[architecture]
+    if family == "al2023":
+        return (
+            f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{arch}/standard/"
+            f"amazon-eks-node-al2023-{arch}-standard-{kubernetes_version}-{version}/image_id"
+        )
+    return (
+        f"/aws/service/bottlerocket/aws-k8s-{kubernetes_version}/{arch}/{version.removeprefix('v')}/image_id"
+    )
+
+
+def check_karpenter(report: Report, iam, ssm, config: settings.Settings) -> None:
+    """Spot capacity needs the account's EC2 Spot service-linked role (Karpenter cannot create it); every
+    pinned AMI alias a pool uses must have an image for the cluster's version and the pool's architectures."""
+    karpenter = config.stack.karpenter
+    if not karpenter.enabled:
+        return
+    pools = karpenter.node_pools.values()
+    if any("spot" in pool.capacity_types for pool in pools):
+        try:
+            iam.get_role(RoleName=SPOT_ROLE)
+            report.add("spot service-linked role", "pass", SPOT_ROLE)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchEntity":
+                raise
+            report.add(
+                "spot service-linked role",
+                "fail",
+                f"{SPOT_ROLE} is missing; create it once per account: "
+                "aws iam create-service-linked-role --aws-service-name spot.amazonaws.com",
+            )
+    version = config.stack.cluster.version
+    wanted = sorted({(pool.ami_family, arch) for pool in pools for arch in pool.architectures})
+    for family, arch in wanted:
+        alias = karpenter.ami_aliases[family]
+        name = ami_parameter(alias, version, arch)
+        try:
+            image = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+            report.add(f"ami {alias} {arch}", "pass", image)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code != "ParameterNotFound":
+                raise
+            report.add(f"ami {alias} {arch}", "fail", f"no image for Kubernetes {version}: {name} not found")
+
+
 def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
     ecr = aws.client("ecr")
     for api, tag, digest in images(config):
@@ -267,6 +321,7 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     check_identity(report, aws, config)
     check_aws_cli(report)
     check_kubernetes(report, aws.client("eks"), config)
+    check_karpenter(report, aws.client("iam"), aws.client("ssm"), config)
     check_images(report, aws, config)
     check_quotas(report, aws, config)
     if args.pin:

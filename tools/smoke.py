@@ -6,7 +6,8 @@ The cluster ACTIVE at the pinned version; each node group ACTIVE with at least i
 each managed add-on ACTIVE; no CRITICAL finding in the latest scan of each deployed image (HIGH warns);
 container logs arriving (the application log group has an event from the last 15 minutes, else warn); each
 public API answering through the edge (a status below 500; skipped when unreachable from where it runs); with
-a kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas.
+a kubeconfig (--kubeconfig or KUBECONFIG), each Deployment's available replicas, and with Karpenter its
+controller available and every NodePool Ready.
 Exit 0 when nothing failed, 1 otherwise.
 """
 
@@ -19,7 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -216,6 +217,45 @@ def check_public_routes(report: Report, base_url: str | None, config: settings.S
             report.add(check, "pass", f"GET {url}: {status}")
 
 
+def check_karpenter(report: Report, kubeconfig: str | None, config: settings.Settings) -> None:
+    """The controller's Deployment available (two replicas) and every NodePool Ready."""
+    karpenter = config.stack.karpenter
+    if not karpenter.enabled:
+        return
+    if not kubeconfig:
+        report.add("karpenter", "skip", "no kubeconfig (--kubeconfig or KUBECONFIG): controller not checked")
+        return
+    from kubernetes import client
+    from kubernetes import config as kube_config
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kube_config.load_kube_config(config_file=kubeconfig)
+        try:
+            deployment = client.AppsV1Api().read_namespaced_deployment("karpenter", "kube-system")
+            available = (deployment.status.available_replicas if deployment.status else None) or 0
+            status = "pass" if available >= 2 else "warn" if available == 1 else "fail"
+            report.add("karpenter controller", status, f"{available} of 2 replicas available")
+        except ApiException as exc:
+            report.add("karpenter controller", "fail", f"{exc.status} {exc.reason}")
+        objects = client.CustomObjectsApi()
+        for name in sorted(karpenter.node_pools):
+            check = f"nodepool {name}"
+            try:
+                pool = cast(dict, objects.get_cluster_custom_object("karpenter.sh", "v1", "nodepools", name))
+            except ApiException as exc:
+                report.add(check, "fail", f"{exc.status} {exc.reason}")
+                continue
+            conditions = {c.get("type"): c for c in (pool.get("status") or {}).get("conditions") or []}
+            ready = conditions.get("Ready", {})
+            if ready.get("status") == "True":
+                report.add(check, "pass", "Ready")
+            else:
+                report.add(check, "fail", f"not Ready: {ready.get('reason') or 'no Ready condition'}")
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the cluster is a failed check
+        report.add("karpenter", "fail", f"cannot read the cluster: {type(exc).__name__}: {exc}")
+
+
 LOGS_FRESH = dt.timedelta(minutes=15)
 
 
@@ -259,6 +299,7 @@ def smoke(
     check_container_logs(report, clients.logs, config)
     check_public_routes(report, args.edge_url or edge_url(clients.apigateway, config), config)
     check_deployments(report, args.kubeconfig or os.environ.get("KUBECONFIG"), config)
+    check_karpenter(report, args.kubeconfig or os.environ.get("KUBECONFIG"), config)
     return report
 
 

@@ -208,6 +208,10 @@ class FakeCloud(pulumi.runtime.Mocks):
                 hostedZoneId=self._fake("Z" + _digest("zone", self.region, length=13).upper()),
             )
             out.update(domainNameConfiguration=configuration)
+        elif typ == "aws:sqs/queue:Queue":  # a queue's id is its URL
+            arn = f"arn:aws:sqs:{self.region}:{self.account}:{physical}"
+            rid = self._fake(f"https://sqs.{self.region}.amazonaws.com/{self.account}/{physical}")
+            out.update(url=rid)
         elif typ == "aws:sns/topic:Topic":  # a topic's id is its ARN
             arn = rid = f"arn:aws:sns:{self.region}:{self.account}:{physical}"
         elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
