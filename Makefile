@@ -6,6 +6,7 @@ CHECKOV_VENV := .venv-checkov
 STACK ?= dev
 # One stack per Pulumi.<stack>.yaml: adding a stack file adds the stack everywhere.
 STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+BOOTSTRAP_STACKS := $(patsubst bootstrap/Pulumi.%.yaml,%,$(wildcard bootstrap/Pulumi.*.yaml))
 # The interpreter's version is part of the virtualenvs' stamps: a .venv built by another Python (or left
 # half-built by a failed first run) is rebuilt from scratch instead of being trusted.
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -37,11 +38,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt | python
 
 venv: $(STAMP) $(CHECKOV_STAMP) ## build both virtualenvs from the lock files (about 1.2 GB, a few minutes)
 
-synth: $(STAMP) ## offline desired state of STACK (default dev) -> build/synth/STACK/
-	$(PY) -m tools.synth $(STACK)
+PROJECT ?=
+synth: $(STAMP) ## offline desired state of STACK (default dev) -> build/synth/STACK/; PROJECT=bootstrap for the bootstrap
+	$(PY) -m tools.synth $(STACK) $(if $(PROJECT),--project $(PROJECT))
 
-synth-all: $(STAMP) ## offline synth of every stack -> build/synth/<stack>/
+synth-all: $(STAMP) ## offline synth of every stack of both projects -> build/synth/[bootstrap/]<stack>/
 	@for s in $(STACKS); do $(PY) -m tools.synth $$s || exit $$?; done
+	@for s in $(BOOTSTRAP_STACKS); do $(PY) -m tools.synth $$s --project bootstrap || exit $$?; done
 
 snapshot: $(STAMP) ## rewrite tests/snapshots/<stack>.yaml from the program (review the diff, then commit)
 	$(PY) -m tools.snapshot

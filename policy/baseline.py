@@ -180,7 +180,18 @@ def _pitr(args: ResourceValidationArgs) -> Iterable[str]:
         yield "DynamoDB tables must have point-in-time recovery"
 
 
+# Permissions boundaries cap what a role's policies allow and grant nothing themselves (bootstrap/github.py);
+# they live under this IAM path and are read as caps, not grants.
+BOUNDARY_PATH = "/boundaries/"
+
+
+def _grants(args: ResourceValidationArgs) -> bool:
+    return args.props.get("path") != BOUNDARY_PATH
+
+
 def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
+    if not _grants(args):
+        return
     document = args.props.get("policy")
     if not isinstance(document, str):
         return
@@ -210,6 +221,8 @@ READ_ONLY_VERBS = (
 
 
 def _iam_mutations_scoped(args: ResourceValidationArgs) -> Iterable[str]:
+    if not _grants(args):
+        return
     document = args.props.get("policy")
     if not isinstance(document, str):
         return
@@ -696,6 +709,42 @@ def _routes_through_vpc_link(args: StackValidationArgs, report: ReportViolation)
                 )
 
 
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+GITHUB_SUBJECT = re.compile(r"^repo:([^/*?]+/[^:*?]+):(pull_request|environment:[A-Za-z0-9_.-]+)$")
+
+
+def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Roles GitHub's OIDC tokens may assume admit one exact subject of one repository: a pull request of it,
+    or one of its environments; never a wildcard (`repo:org/*` lets every repository of the organization
+    in)."""
+    repositories: set[str] = set()
+    for role in _objects(args, "aws:iam/role:Role"):
+        document = role.props.get("assumeRolePolicy")
+        if not isinstance(document, str) or GITHUB_OIDC not in document:
+            continue
+        for statement in json.loads(document).get("Statement", []):
+            condition = statement.get("Condition") or {}
+            equals = condition.get("StringEquals") or {}
+            if set(condition) - {"StringEquals"}:
+                report(
+                    f"role {role.name} trusts GitHub under {sorted(set(condition) - {'StringEquals'})}",
+                    role.urn,
+                )
+            if equals.get(f"{GITHUB_OIDC}:aud") != "sts.amazonaws.com":
+                report(f"role {role.name} trusts GitHub tokens of any audience", role.urn)
+            subject = equals.get(f"{GITHUB_OIDC}:sub")
+            match = GITHUB_SUBJECT.match(subject) if isinstance(subject, str) else None
+            if match is None:
+                report(
+                    f"role {role.name} trusts GitHub subject {subject!r}: one repo:<owner>/<name> subject",
+                    role.urn,
+                )
+            else:
+                repositories.add(match.group(1))
+    if len(repositories) > 1:
+        report(f"GitHub roles of this stack trust several repositories: {sorted(repositories)}", None)
+
+
 OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
 
 
@@ -881,6 +930,12 @@ STACK_POLICIES = [
         name="routes-through-vpc-link",
         description="Every public route is a catalog path integrated through the VPC link",
         validate=_routes_through_vpc_link,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="github-oidc-trust-scoped",
+        description="Roles trusting GitHub admit one exact subject of one repository, for STS only",
+        validate=_github_trust,
         enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(

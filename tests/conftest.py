@@ -42,7 +42,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "project"
 FIXTURE_TODAY = dt.date(2026, 11, 23)
 os.environ["PICTURESOCIAL_TODAY"] = FIXTURE_TODAY.isoformat()
 CACHE = ROOT / "build" / "test-graphs"
-PROJECTS = {"live": ROOT, "fixture": FIXTURE}
+BOOTSTRAP = ROOT / "bootstrap"
+PROJECTS = {"live": ROOT, "bootstrap": BOOTSTRAP, "fixture": FIXTURE}
 
 
 def _clock() -> dt.date:
@@ -57,9 +58,9 @@ def _presynth(project: str, stack: str) -> list[str]:
     """Synthesizes one stack into the cache; its error lines, or none."""
     root = PROJECTS[project]
     try:
-        graph = synthesize(stack, root=root, today=_clock() if project == "live" else None)
+        graph = synthesize(stack, root=root, today=_clock() if project != "fixture" else None)
     except SynthError as exc:
-        where = "" if project == "live" else f" (fixture project {root.relative_to(ROOT)})"
+        where = "" if project == "live" else f" ({root.relative_to(ROOT)})"
         return [f"error: {line}{where}" for line in str(exc).splitlines()]
     path = _cache_file(project, stack)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,10 +101,16 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (stable otherwise): xdist hands tests out in this order, so the longest ones start
+    on every core at once instead of queuing at the end of one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _load(project: str, stack: str) -> Graph:
     path = _cache_file(project, stack)
     if not path.exists():  # run without the controller's hook (e.g. `pytest -p no:...`): synthesize here
-        return synthesize(stack, root=PROJECTS[project], today=_clock() if project == "live" else None)
+        return synthesize(stack, root=PROJECTS[project], today=_clock() if project != "fixture" else None)
     body = json.loads(path.read_text())
     return Graph(
         body["project"],
@@ -119,6 +126,12 @@ def _load(project: str, stack: str) -> Graph:
 def graphs() -> dict[str, Graph]:
     """The live stacks (dev, staging, prod, ...): only for tests marked `live`."""
     return {stack: _load("live", stack) for stack in discover(ROOT)}
+
+
+@pytest.fixture(scope="session")
+def bootstrap_graphs() -> dict[str, Graph]:
+    """The bootstrap project's stacks (bootstrap/): one per account."""
+    return {stack: _load("bootstrap", stack) for stack in discover(BOOTSTRAP)}
 
 
 @pytest.fixture(scope="session")

@@ -167,8 +167,10 @@ def test_a_replaced_provider_replaces_what_it_manages(fixture_graphs):
 
 @pytest.mark.slow
 def test_diff_against_a_git_ref_synthesizes_both_sides():
+    # The bootstrap project: the smaller of the two, through the same code path (a base worktree synthesized
+    # in a process of its own, the working tree in this one); --project keeps the other project out.
     result = subprocess.run(
-        [sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev"],
+        [sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev", "--project", "bootstrap"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -176,7 +178,8 @@ def test_diff_against_a_git_ref_synthesizes_both_sides():
     )
     assert result.returncode in (0, 3), result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "== dev: HEAD -> working tree"
+    assert lines[0] == "== bootstrap/dev: HEAD -> working tree"
+    assert not any(line.startswith("== dev") for line in lines)
     assert lines[-1].endswith("unchanged") and " to create, " in lines[-1]
 
 

@@ -24,10 +24,10 @@ BY_NAME = {p.name: p for p in POLICIES}
 
 
 @pytest.mark.live
-def test_every_live_stack_satisfies_every_policy(graphs):
-    for stack, graph in graphs.items():
+def test_every_live_stack_satisfies_every_policy(graphs, bootstrap_graphs):
+    for name, graph in [*graphs.items(), *((f"bootstrap/{s}", g) for s, g in bootstrap_graphs.items())]:
         violations = run(graph, POLICIES)
-        assert violations == [], f"{stack}:\n" + "\n".join(map(str, violations))
+        assert violations == [], f"{name}:\n" + "\n".join(map(str, violations))
 
 
 # What policy/config/<stack>.json holds for the fixture project's stacks.
@@ -487,6 +487,23 @@ def node_class(**changes) -> dict:
     return res("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "c", {"spec": spec})
 
 
+def github_role(name: str, condition: dict) -> dict:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {
+            "Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+        },
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": condition,
+    }
+    return res(ROLE_TYPE, name, {"assumeRolePolicy": json.dumps({"Statement": [statement]})})
+
+
+ROLE_TYPE = "aws:iam/role:Role"
+GH = "token.actions.githubusercontent.com"
+AUD = {f"{GH}:aud": "sts.amazonaws.com"}
+
+
 MORE_BAD_CASES = [
     (
         "eks-secrets-encryption",
@@ -707,6 +724,37 @@ MORE_BAD_CASES = [
         "never @latest",
     ),
     (
+        "github-oidc-trust-scoped",
+        [github_role("r", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:example-org/*"}})],
+        {},
+        "trusts GitHub under ['StringLike']",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [github_role("r", {"StringEquals": {f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}})],
+        {},
+        "of any audience",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [github_role("r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/*:pull_request"}})],
+        {},
+        "one repo:<owner>/<name> subject",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "a", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}}
+            ),
+            github_role(
+                "b", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/other:environment:prod"}}
+            ),
+        ],
+        {},
+        "trust several repositories",
+    ),
+    (
         "log-groups-have-retention",
         [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
         {},
@@ -792,6 +840,7 @@ RULES = {
     "account-guard": "_account_guard",
     "stateful-resources-protected": "_protected_in_prod",
     "log-groups-have-retention": "_log_retention",
+    "github-oidc-trust-scoped": "_github_trust",
     "karpenter-node-pools-bounded": "_node_pool_bounded",
     "karpenter-node-classes-hardened": "_node_class_hardened",
     "api-stage-logged-and-throttled": "_stage_guarded",

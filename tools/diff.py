@@ -32,7 +32,7 @@ from policy.baseline import STATEFUL
 from settings.errors import key_path
 from tools import ROOT
 from tools.offline.replacement import forces_replacement, load_table
-from tools.offline.stacks import discover
+from tools.offline.stacks import PROJECTS, discover
 
 VALUE_WIDTH = 60
 
@@ -246,14 +246,14 @@ def read_graph(directory: Path) -> dict:
     return json.loads((Path(directory) / "graph.json").read_text())
 
 
-def synth_at(tree: Path, stack: str, out: Path, *, check_support: bool = True) -> None:
+def synth_at(tree: Path, stack: str, out: Path, *, check_support: bool = True, folder: str = "") -> None:
     """``check_support=False`` for the base side: an old commit's Kubernetes version may be out of support
     today, and its graph is still what is deployed."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     if not check_support:
         env["PICTURESOCIAL_SKIP_SUPPORT_CHECK"] = "1"
     result = subprocess.run(
-        [sys.executable, "-m", "tools.synth", stack, "--out", str(out)],
+        [sys.executable, "-m", "tools.synth", stack, "--project", str(tree / folder), "--out", str(out)],
         cwd=tree,
         capture_output=True,
         text=True,
@@ -264,19 +264,23 @@ def synth_at(tree: Path, stack: str, out: Path, *, check_support: bool = True) -
         raise RuntimeError(f"synth of {stack} in {tree} failed: {last}")
 
 
-def synth_here(stack: str, out: Path) -> None:
+def synth_here(stack: str, out: Path, folder: str = "") -> None:
     """The working tree's side, in this process: its code is the code already loaded (the base side needs a
     process of its own, with the base commit's code)."""
     from tools.offline import SynthError, synthesize
     from tools.synth import write
 
     try:
-        write(synthesize(stack, root=ROOT), out)
+        write(synthesize(stack, root=ROOT / folder), out)
     except SynthError as exc:
-        raise RuntimeError(f"synth of {stack} in {ROOT} failed: {str(exc).splitlines()[-1]}") from None
+        raise RuntimeError(
+            f"synth of {stack} in {ROOT / folder} failed: {str(exc).splitlines()[-1]}"
+        ) from None
 
 
-def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> int:
+def diff_against_base(
+    ref: str, stacks: list[str] | None, allow: set[str], projects: list[str] | None = None
+) -> int:
     with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
         base_tree = Path(tmp) / "base"
         subprocess.run(
@@ -288,17 +292,26 @@ def diff_against_base(ref: str, stacks: list[str] | None, allow: set[str]) -> in
         )
         try:
             code = 0
-            for stack in stacks or discover(ROOT):
-                new_dir, old_dir = Path(tmp) / "new" / stack, Path(tmp) / "old" / stack
-                synth_here(stack, new_dir)
-                if (base_tree / f"Pulumi.{stack}.yaml").exists():
-                    synth_at(base_tree, stack, old_dir, check_support=False)
-                    old = read_graph(old_dir)
-                else:  # a stack added in this change: everything is a create
-                    old = {"resources": []}
-                print(f"== {stack}: {ref} -> working tree")
-                changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
-                code = max(code, report(changes, unchanged))
+            for project, folder in PROJECTS.items():
+                if projects and project not in projects:
+                    continue
+                for stack in stacks or discover(ROOT / folder):
+                    if stack not in discover(ROOT / folder):
+                        continue
+                    name = f"{folder}/{stack}" if folder else stack
+                    new_dir, old_dir = (
+                        Path(tmp) / "new" / project / stack,
+                        Path(tmp) / "old" / project / stack,
+                    )
+                    synth_here(stack, new_dir, folder)
+                    if (base_tree / folder / f"Pulumi.{stack}.yaml").exists():
+                        synth_at(base_tree, stack, old_dir, check_support=False, folder=folder)
+                        old = read_graph(old_dir)
+                    else:  # a stack (or project) added in this change: everything is a create
+                        old = {"resources": []}
+                    print(f"== {name}: {ref} -> working tree")
+                    changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
+                    code = max(code, report(changes, unchanged))
             return code
         finally:
             subprocess.run(
@@ -313,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", help="git ref to synthesize and compare the working tree with")
     parser.add_argument(
         "--stack", action="append", help="with --base: only these stacks (default: every stack)"
+    )
+    parser.add_argument(
+        "--project",
+        action="append",
+        choices=sorted(PROJECTS),
+        help="with --base: only these projects (default: every project)",
     )
     parser.add_argument(
         "--allow",
@@ -332,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         allow |= {line.split("#", 1)[0].strip() for line in args.allow_file.read_text().splitlines()} - {""}
     try:
         if args.base:
-            return diff_against_base(args.base, args.stack, allow)
+            return diff_against_base(args.base, args.stack, allow, args.project)
         if not (args.old and args.new):
             parser.error("give OLD and NEW directories, or --base REF")
         changes, unchanged = diff(read_graph(args.old), read_graph(args.new), allow=allow)

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from bootstrap.config import BootstrapSettings
 from settings.catalog import Resources
 from settings.models import StackSettings
 from tools import ROOT
@@ -27,6 +28,7 @@ from tools import ROOT
 SCHEMA = ROOT / "docs" / "stack-config.schema.json"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- BEGIN CONFIG -->", "<!-- END CONFIG -->"
+BOOTSTRAP_BEGIN, BOOTSTRAP_END = "<!-- BEGIN BOOTSTRAP CONFIG -->", "<!-- END BOOTSTRAP CONFIG -->"
 FILLED_BY_THE_PROGRAM = ("project", "stack")  # fields of StackSettings that are not stack-file keys
 # Top-level keys of a stack file besides `config` (Pulumi's own: secrets provider state, ESC environments).
 STACK_FILE_KEYS = {
@@ -122,7 +124,7 @@ def _default(field: FieldInfo) -> str:
 def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
     out = []
     for name, field in model.model_fields.items():
-        if model is StackSettings and name in FILLED_BY_THE_PROGRAM:
+        if model in (StackSettings, BootstrapSettings) and name in FILLED_BY_THE_PROGRAM:
             continue
         key = f"{prefix}{field.alias or name}"
         annotation, _ = _unwrap(field.annotation)
@@ -147,15 +149,15 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]
     return out
 
 
-def table() -> str:
+def table(model: type[BaseModel] = StackSettings) -> str:
     lines = ["| key | type (default) | meaning |", "|---|---|---|"]
-    lines += [f"| {key} | {kind} | {meaning} |" for key, kind, meaning in rows(StackSettings)]
+    lines += [f"| {key} | {kind} | {meaning} |" for key, kind, meaning in rows(model)]
     return "\n".join(lines)
 
 
-def readme_with(text: str, generated: str) -> str:
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return f"{text[:start]}\n{generated}\n{text[end:]}"
+def readme_with(text: str, generated: str, begin: str = BEGIN, end: str = END) -> str:
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return f"{text[:start]}\n{generated}\n{text[stop:]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wanted = {
         SCHEMA: json.dumps(schema(), indent=2, sort_keys=True) + "\n",
-        README: readme_with(README.read_text(), table()),
+        README: readme_with(
+            readme_with(README.read_text(), table()),
+            table(BootstrapSettings),
+            BOOTSTRAP_BEGIN,
+            BOOTSTRAP_END,
+        ),
     }
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     for path in stale:

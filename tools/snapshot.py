@@ -18,7 +18,7 @@ import yaml
 
 from tools import ROOT
 from tools.offline import SynthError, synthesize
-from tools.offline.stacks import discover
+from tools.offline.stacks import PROJECTS, discover
 
 
 def render(body: dict[str, Any]) -> str:
@@ -32,34 +32,41 @@ def render(body: dict[str, Any]) -> str:
     )
 
 
-def path_of(stack: str, project_dir: Path = ROOT) -> Path:
-    return project_dir / "tests" / "snapshots" / f"{stack}.yaml"
+def path_of(stack: str, repository: Path = ROOT, folder: str = "") -> Path:
+    """tests/snapshots/<stack>.yaml for the platform, tests/snapshots/<project folder>/<stack>.yaml for the
+    repository's other projects."""
+    return repository / "tests" / "snapshots" / folder / f"{stack}.yaml"
 
 
-def snapshot(project_dir: Path = ROOT, check: bool = False) -> int:
-    """Writes (or with ``check`` only compares) every stack's snapshot; returns the exit code."""
-    stale = []
-    for stack in discover(project_dir):
-        try:
-            text = render(synthesize(stack, root=project_dir).body())
-        except SynthError as exc:
-            for line in str(exc).splitlines():
-                print(f"error: {line}", file=sys.stderr)
-            return 2
-        path = path_of(stack, project_dir)
-        if path.exists() and path.read_text() == text:
-            continue
-        stale.append(path)
-        if not check:
-            path.write_text(text)
-    known = {path_of(stack, project_dir) for stack in discover(project_dir)}
-    orphans = sorted(
-        set((project_dir / "tests" / "snapshots").glob("*.yaml")) - known
-    )  # a stack file was removed
+def snapshot(repository: Path = ROOT, check: bool = False) -> int:
+    """Writes (or with ``check`` only compares) the snapshot of every stack of every project; the exit
+    code."""
+    stale, orphans = [], []
+    for folder in PROJECTS.values():
+        project_dir = repository / folder
+        stacks = discover(project_dir)
+        for stack in stacks:
+            try:
+                text = render(synthesize(stack, root=project_dir).body())
+            except SynthError as exc:
+                where = f" ({folder}/)" if folder else ""
+                for line in str(exc).splitlines():
+                    print(f"error: {line}{where}", file=sys.stderr)
+                return 2
+            path = path_of(stack, repository, folder)
+            if path.exists() and path.read_text() == text:
+                continue
+            stale.append(path)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+        known = {path_of(stack, repository, folder) for stack in stacks}
+        folder_path = repository / "tests" / "snapshots" / folder
+        orphans += sorted(set(folder_path.glob("*.yaml")) - known)  # a stack file was removed
     for path in stale:
-        print(f"{'stale' if check else 'wrote'} {path.relative_to(project_dir)}")
+        print(f"{'stale' if check else 'wrote'} {path.relative_to(repository)}")
     for orphan in orphans:
-        print(f"{'orphan' if check else 'removed'} {orphan.relative_to(project_dir)}")
+        print(f"{'orphan' if check else 'removed'} {orphan.relative_to(repository)}")
         if not check:
             orphan.unlink()
     return 1 if check and (stale or orphans) else 0

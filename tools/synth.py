@@ -108,7 +108,8 @@ def summary(graph: Graph, console: Console) -> None:
         apis.add_column(column)
     for row in api_rows(graph):
         apis.add_row(*row)
-    console.print(apis)
+    if apis.row_count:  # the bootstrap project runs no API
+        console.print(apis)
     routes = Table(
         title="public routes (API Gateway HTTP API -> VPC link -> internal NLB)", title_justify="left"
     )
@@ -116,7 +117,8 @@ def summary(graph: Graph, console: Console) -> None:
         routes.add_column(column)
     for row in route_rows(graph):
         routes.add_row(*(escape(cell) for cell in row))
-    console.print(routes if routes.row_count else "public routes: none")
+    if routes.row_count or apis.row_count:
+        console.print(routes if routes.row_count else "public routes: none")
     total, chain = critical_path(graph)
     console.print(
         f"estimated `pulumi up` from scratch: ~{round(total / 60)} min (critical path, "
@@ -163,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in graph.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    path = write(graph, args.out or ROOT / "build" / "synth" / args.stack)
+    project_dir = args.project.absolute()
+    default = ROOT / "build" / "synth" / args.stack
+    if project_dir != ROOT:  # another project of the repository (bootstrap/): its own folder
+        default = ROOT / "build" / "synth" / project_dir.name / args.stack
+    path = write(graph, args.out or default)
     summary(graph, console)
     shown = path.parent.relative_to(ROOT) if path.is_relative_to(ROOT) else path.parent
     console.print(f"wrote {shown}/graph.json, {shown}/manifests/, {shown}/helm/")

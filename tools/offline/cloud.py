@@ -160,6 +160,11 @@ class FakeCloud(pulumi.runtime.Mocks):
             arn = f"arn:aws:iam::{self.account}:role/{physical}"
             out.update(uniqueId=self._fake(f"AROA{_digest(identity).upper()}"))
             rid = physical
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":  # its id is its ARN
+            url = str(inputs.get("url", "")).removeprefix("https://")
+            arn = rid = f"arn:aws:iam::{self.account}:oidc-provider/{url}"
+        elif typ == "aws:iam/policy:Policy":  # its id is its ARN
+            arn = rid = f"arn:aws:iam::{self.account}:policy{inputs.get('path') or '/'}{physical}"
         elif typ == "aws:ecr/repository:Repository":
             arn = f"arn:aws:ecr:{self.region}:{self.account}:repository/{physical}"
             out.update(
@@ -208,6 +213,12 @@ class FakeCloud(pulumi.runtime.Mocks):
                 hostedZoneId=self._fake("Z" + _digest("zone", self.region, length=13).upper()),
             )
             out.update(domainNameConfiguration=configuration)
+        elif typ == "aws:ec2/eip:Eip":
+            # An address from Amazon's pool (3.0.0.0/8), the same for the same identity.
+            octets = [int(_digest("eip", identity, str(i), length=2), 16) for i in range(3)]
+            out.update(
+                publicIp=self._fake(f"3.{octets[0]}.{octets[1]}.{max(octets[2], 1)}"), allocationId=rid
+            )
         elif typ == "aws:sqs/queue:Queue":  # a queue's id is its URL
             arn = f"arn:aws:sqs:{self.region}:{self.account}:{physical}"
             rid = self._fake(f"https://sqs.{self.region}.amazonaws.com/{self.account}/{physical}")

@@ -11,6 +11,13 @@ from pathlib import Path
 
 from tools import ROOT
 
+# The Pulumi projects of the repository, by name: the directory each lives in, from the repository's root.
+PROJECTS = {"picturesocial": "", "bootstrap": "bootstrap"}
+
+
+def projects(repository: Path = ROOT) -> dict[str, Path]:
+    return {name: repository / folder for name, folder in PROJECTS.items()}
+
 
 def discover(project_dir: Path = ROOT) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))

@@ -1,0 +1,210 @@
+"""Who GitHub Actions may act as in this account: the OIDC provider, a read-only preview role for pull
+requests, and a deploy role for one GitHub environment, bounded so that it cannot touch the bootstrap itself.
+
+Every name here is fixed (the roles, the boundary, the runner's project): the boundary names what it protects
+before any of it exists, and the platform's stack files name the roles (picturesocial:ci)."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap.config import GITHUB_OIDC, SECRETS_KEY_ALIAS, BootstrapSettings
+
+AUDIENCE = "sts.amazonaws.com"
+SESSION_SECONDS = 3600  # a deploy longer than an hour re-authenticates; it never runs on day-old credentials
+PREVIEW_ROLE, DEPLOY_ROLE = "picturesocial-preview", "picturesocial-deploy"
+BOUNDARY = "picturesocial-deploy-boundary"
+# IAM path of permissions boundaries: documents that cap what a role's policies allow and grant nothing
+# themselves (the policy pack reads grants, not boundaries, by this path).
+BOUNDARY_PATH = "/boundaries/"
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+# What `pulumi up` of the platform creates spans EC2, EKS, IAM, KMS, ECR, S3, DynamoDB, SQS, EventBridge,
+# CloudWatch, SNS, API Gateway and Route 53: an explicit list would be most of AWS and drift with every
+# change. AdministratorAccess, capped by the boundary (docs/decisions/0017).
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def trust(provider_arn: str, subject: str) -> str:
+    """Exactly one subject of the one repository, and only tokens minted for STS: StringEquals, no
+    wildcard."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {f"{GITHUB_OIDC}:aud": AUDIENCE, f"{GITHUB_OIDC}:sub": subject}
+                    },
+                }
+            ],
+        }
+    )
+
+
+def boundary_document(settings: BootstrapSettings) -> str:
+    """Everything the attached policies allow, except changing what the bootstrap owns: the state bucket's
+    configuration and old versions, the secrets key and its alias, the OIDC provider, the two roles, this
+    boundary, and the runner."""
+    account, region = settings.account_id, settings.region
+    bucket = f"arn:aws:s3:::{settings.state_bucket}"
+    identities = [
+        f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}",
+        f"arn:aws:iam::{account}:role/{PREVIEW_ROLE}",
+        f"arn:aws:iam::{account}:role/{DEPLOY_ROLE}",
+        f"arn:aws:iam::{account}:role/{settings.runner_project}",
+        f"arn:aws:iam::{account}:policy{BOUNDARY_PATH}{BOUNDARY}",
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "CapNothingElse", "Effect": "Allow", "Action": "*", "Resource": "*"},
+                {
+                    "Sid": "KeepTheStateBucket",
+                    "Effect": "Deny",
+                    "Action": [
+                        "s3:DeleteBucket",
+                        "s3:DeleteBucketPolicy",
+                        "s3:PutBucketPolicy",
+                        "s3:PutBucketAcl",
+                        "s3:PutBucketVersioning",
+                        "s3:PutEncryptionConfiguration",
+                        "s3:PutLifecycleConfiguration",
+                        "s3:PutBucketPublicAccessBlock",
+                        "s3:PutBucketOwnershipControls",
+                        "s3:DeleteObjectVersion",
+                    ],
+                    "Resource": [bucket, f"{bucket}/*"],
+                },
+                {
+                    "Sid": "KeepTheSecretsKey",
+                    "Effect": "Deny",
+                    "Action": [
+                        "kms:ScheduleKeyDeletion",
+                        "kms:DisableKey",
+                        "kms:PutKeyPolicy",
+                        "kms:DisableKeyRotation",
+                        "kms:CreateGrant",
+                    ],
+                    "Resource": "*",
+                    "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": SECRETS_KEY_ALIAS}},
+                },
+                {
+                    "Sid": "KeepTheSecretsKeyAlias",
+                    "Effect": "Deny",
+                    "Action": ["kms:DeleteAlias", "kms:UpdateAlias"],
+                    "Resource": f"arn:aws:kms:{region}:{account}:{SECRETS_KEY_ALIAS}",
+                },
+                {
+                    "Sid": "KeepTheIdentities",
+                    "Effect": "Deny",
+                    "Action": [
+                        "iam:Add*",
+                        "iam:Attach*",
+                        "iam:Create*",
+                        "iam:Delete*",
+                        "iam:Detach*",
+                        "iam:PassRole",
+                        "iam:Put*",
+                        "iam:Remove*",
+                        "iam:SetDefaultPolicyVersion",
+                        "iam:Tag*",
+                        "iam:Untag*",
+                        "iam:Update*",
+                    ],
+                    "Resource": identities,
+                },
+                {
+                    "Sid": "KeepTheRunner",
+                    "Effect": "Deny",
+                    "Action": ["codebuild:Create*", "codebuild:Delete*", "codebuild:Update*"],
+                    "Resource": f"arn:aws:codebuild:{region}:{account}:project/{settings.runner_project}",
+                },
+            ],
+        }
+    )
+
+
+class GithubAccess(pulumi.ComponentResource):
+    """The OIDC provider, the deploy role's boundary, and the two roles the workflows assume."""
+
+    provider: aws.iam.OpenIdConnectProvider
+    preview_role: aws.iam.Role
+    deploy_role: aws.iam.Role
+
+    def __init__(self, name: str, settings: BootstrapSettings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("picturesocial:bootstrap:GithubAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=True)
+        # One per account and URL. AWS validates GitHub's tokens against its own trusted CAs: no thumbprint.
+        self.provider = aws.iam.OpenIdConnectProvider(
+            "github", url=f"https://{GITHUB_OIDC}", client_id_lists=[AUDIENCE], opts=protected
+        )
+        self.preview_role = aws.iam.Role(
+            "preview",
+            name=PREVIEW_ROLE,
+            description=f"Pull-request previews of {settings.github_repository}: read only",
+            assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
+            max_session_duration=SESSION_SECONDS,
+            opts=protected,
+        )
+        aws.iam.RolePolicyAttachment(
+            "preview-read-only", role=self.preview_role.name, policy_arn=READ_ONLY, opts=child
+        )
+        for arn in settings.preview_permissions:
+            aws.iam.RolePolicyAttachment(
+                f"preview-{arn.rsplit('/', 1)[-1]}", role=self.preview_role.name, policy_arn=arn, opts=child
+            )
+        boundary = aws.iam.Policy(
+            "deploy-boundary",
+            name=BOUNDARY,
+            path=BOUNDARY_PATH,
+            description="What picturesocial-deploy may never change: the bootstrap of its account",
+            policy=boundary_document(settings),
+            opts=protected,
+        )
+        self.deploy_role = aws.iam.Role(
+            "deploy",
+            name=DEPLOY_ROLE,
+            description=f"`pulumi up` from {settings.github_repository}, environment {settings.environment}",
+            assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.deploy_subject)),
+            max_session_duration=SESSION_SECONDS,
+            permissions_boundary=boundary.arn,
+            opts=protected,
+        )
+        aws.iam.RolePolicyAttachment(
+            "deploy-administrator", role=self.deploy_role.name, policy_arn=ADMINISTRATOR, opts=child
+        )
+        self.register_outputs(
+            {"previewRoleArn": self.preview_role.arn, "deployRoleArn": self.deploy_role.arn}
+        )
+
+    def grant_state_locks(self, bucket_arn: pulumi.Input[str]) -> None:
+        """A preview takes the stack's lock in the self-managed backend: the one write the preview role makes.
+        Reading the state comes with ReadOnlyAccess, decrypting it with the key's policy."""
+        aws.iam.RolePolicy(
+            "preview-state-locks",
+            role=self.preview_role.id,
+            policy=pulumi.Output.from_input(bucket_arn).apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "TakeAndReleaseStackLocks",
+                                "Effect": "Allow",
+                                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                                "Resource": f"{arn}/.pulumi/locks/*",
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

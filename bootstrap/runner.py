@@ -1,0 +1,228 @@
+"""The account's GitHub Actions runner: a CodeBuild project started by each queued workflow job, in a VPC
+whose one NAT gateway gives every job the same public address, which the clusters' API endpoints admit
+(docs/decisions/0009)."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap.config import BootstrapSettings
+
+# CodeBuild's standard Amazon Linux image (CodeBuild user guide, "Docker images provided by CodeBuild").
+IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+LOG_RETENTION_DAYS = 30
+
+
+class Runner(pulumi.ComponentResource):
+    """VPC (a public half with the NAT gateway, a private half for the jobs), the project with its webhook on
+    WORKFLOW_JOB_QUEUED, its role, its logs, and the GitHub connection it clones through."""
+
+    egress_cidr: pulumi.Output[str]
+    project: aws.codebuild.Project
+
+    def __init__(
+        self,
+        name: str,
+        settings: BootstrapSettings,
+        *,
+        aws_provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("picturesocial:bootstrap:Runner", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        runner = settings.runner_project
+        public_cidr, private_cidr = list(settings.runner_cidr.subnets(prefixlen_diff=1))
+        zone = aws.get_availability_zones(
+            state="available",
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])
+            ],
+            opts=pulumi.InvokeOptions(parent=self, provider=aws_provider),
+        ).names[0]
+
+        # Protected like every VPC (policy/baseline.py STATEFUL): deleting it takes the egress address's NAT.
+        vpc = aws.ec2.Vpc(
+            "vpc", cidr_block=str(settings.runner_cidr), enable_dns_support=True, enable_dns_hostnames=True,
+            tags={"Name": runner}, opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )  # fmt: skip
+        igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags={"Name": runner}, opts=child)
+        public = aws.ec2.Subnet(
+            "public", vpc_id=vpc.id, cidr_block=str(public_cidr), availability_zone=zone,
+            map_public_ip_on_launch=False, tags={"Name": f"{runner}-public"}, opts=child,
+        )  # fmt: skip
+        public_routes = aws.ec2.RouteTable(
+            "public", vpc_id=vpc.id, tags={"Name": f"{runner}-public"}, opts=child
+        )
+        aws.ec2.Route(
+            "public-internet", route_table_id=public_routes.id, destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id, opts=child,
+        )  # fmt: skip
+        aws.ec2.RouteTableAssociation(
+            "public", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+        )
+        # The address every job leaves from: protected, since the clusters' endpoints admit exactly it.
+        address = aws.ec2.Eip(
+            "egress", domain="vpc", tags={"Name": f"{runner}-egress"},
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )  # fmt: skip
+        nat = aws.ec2.NatGateway(
+            "egress",
+            allocation_id=address.allocation_id,
+            subnet_id=public.id,
+            tags={"Name": runner},
+            opts=child,
+        )
+        private = aws.ec2.Subnet(
+            "private", vpc_id=vpc.id, cidr_block=str(private_cidr), availability_zone=zone,
+            map_public_ip_on_launch=False, tags={"Name": f"{runner}-private"}, opts=child,
+        )  # fmt: skip
+        private_routes = aws.ec2.RouteTable(
+            "private", vpc_id=vpc.id, tags={"Name": f"{runner}-private"}, opts=child
+        )
+        aws.ec2.Route(
+            "private-egress", route_table_id=private_routes.id, destination_cidr_block="0.0.0.0/0",
+            nat_gateway_id=nat.id, opts=child,
+        )  # fmt: skip
+        aws.ec2.RouteTableAssociation(
+            "private", subnet_id=private.id, route_table_id=private_routes.id, opts=child
+        )
+        anywhere = aws.ec2.SecurityGroupEgressArgs(
+            protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
+        )
+        jobs = aws.ec2.SecurityGroup(
+            "jobs", vpc_id=vpc.id, description=f"{runner} jobs: outbound only", egress=[anywhere],
+            tags={"Name": runner}, opts=child,
+        )  # fmt: skip
+
+        logs = aws.cloudwatch.LogGroup(
+            "logs", name=f"/aws/codebuild/{runner}", retention_in_days=LOG_RETENTION_DAYS, opts=child
+        )
+        # Authorized once in the console (CodeBuild user guide: a connection starts PENDING).
+        connection = aws.codeconnections.Connection("github", name=runner, provider_type="GitHub", opts=child)
+        account, region = settings.account_id, settings.region
+        # The jobs' own identity only starts them: logs, the VPC's network interfaces, the connection. They
+        # deploy as the GitHub roles (OIDC), not as this role.
+        role = aws.iam.Role(
+            "service-role",
+            name=runner,
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "codebuild.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            "service-role",
+            role=role.id,
+            policy=pulumi.Output.all(logs.arn, connection.arn, private.id).apply(
+                lambda values: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "WriteBuildLogs",
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": f"{values[0]}:*",
+                            },
+                            {
+                                "Sid": "UseTheGithubConnection",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "codeconnections:UseConnection",
+                                    "codeconnections:GetConnectionToken",
+                                ],
+                                "Resource": values[1],
+                            },
+                            {
+                                "Sid": "DescribeTheVpc",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "ec2:DescribeDhcpOptions",
+                                    "ec2:DescribeNetworkInterfaces",
+                                    "ec2:DescribeSubnets",
+                                    "ec2:DescribeSecurityGroups",
+                                    "ec2:DescribeVpcs",
+                                ],
+                                "Resource": "*",
+                            },
+                            {
+                                "Sid": "JobNetworkInterfaces",
+                                "Effect": "Allow",
+                                "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+                                "Resource": "*",
+                                "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+                            },
+                            {
+                                "Sid": "JobNetworkInterfacePermission",
+                                "Effect": "Allow",
+                                "Action": "ec2:CreateNetworkInterfacePermission",
+                                "Resource": f"arn:aws:ec2:{region}:{account}:network-interface/*",
+                                "Condition": {
+                                    "StringEquals": {
+                                        "ec2:AuthorizedService": "codebuild.amazonaws.com",
+                                        "ec2:Subnet": f"arn:aws:ec2:{region}:{account}:subnet/{values[2]}",
+                                    }
+                                },
+                            },
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        self.project = aws.codebuild.Project(
+            "runner",
+            name=runner,
+            description=f"GitHub Actions jobs of {settings.github_repository} in {settings.environment}",
+            service_role=role.arn,
+            source=aws.codebuild.ProjectSourceArgs(
+                type="GITHUB",
+                location=f"https://github.com/{settings.github_repository}",
+                auth=aws.codebuild.ProjectSourceAuthArgs(type="CODECONNECTIONS", resource=connection.arn),
+            ),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                type="LINUX_CONTAINER",
+                compute_type="BUILD_GENERAL1_MEDIUM",
+                image=IMAGE,
+                image_pull_credentials_type="CODEBUILD",
+            ),  # fmt: skip
+            vpc_config=aws.codebuild.ProjectVpcConfigArgs(
+                vpc_id=vpc.id, subnets=[private.id], security_group_ids=[jobs.id]
+            ),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name)
+            ),
+            build_timeout=90,
+            opts=child,
+        )
+        aws.codebuild.Webhook(
+            "runner",
+            project_name=self.project.name,
+            build_type="BUILD",
+            filter_groups=[
+                aws.codebuild.WebhookFilterGroupArgs(
+                    filters=[
+                        aws.codebuild.WebhookFilterGroupFilterArgs(
+                            type="EVENT", pattern="WORKFLOW_JOB_QUEUED"
+                        )
+                    ]
+                )
+            ],
+            opts=child,
+        )
+        self.egress_cidr = address.public_ip.apply(lambda ip: f"{ip}/32")
+        self.register_outputs({"egressCidr": self.egress_cidr})

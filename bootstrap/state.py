@@ -1,0 +1,145 @@
+"""Where Pulumi keeps the platform's state and encrypts its secrets: an S3 bucket and a KMS key."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap.config import SECRETS_KEY_ALIAS, BootstrapSettings
+
+
+class StateBackend(pulumi.ComponentResource):
+    """The state bucket (versioned, SSE-KMS, private, TLS only, old versions expiring) and the secrets key
+    (``--secrets-provider awskms://alias/picturesocial-pulumi``). Both protected: losing either loses every
+    stack of the account."""
+
+    bucket: aws.s3.Bucket
+    key: aws.kms.Key
+
+    def __init__(
+        self,
+        name: str,
+        settings: BootstrapSettings,
+        *,
+        users: dict[str, pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("picturesocial:bootstrap:StateBackend", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=True)
+        account = settings.account_id
+
+        # The account's root lets IAM policies administer the key (without it the key becomes unmanageable);
+        # only the two GitHub roles may use it.
+        self.key = aws.kms.Key(
+            "secrets",
+            description="Pulumi secrets of the picturesocial stacks (awskms://alias/picturesocial-pulumi)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(**users).apply(
+                lambda roles: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AccountAdministersTheKey",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                                "Action": "kms:*",
+                                "Resource": "*",
+                            },
+                            {
+                                "Sid": "GithubRolesUseTheKey",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": sorted(roles.values())},
+                                "Action": [
+                                    "kms:Encrypt",
+                                    "kms:Decrypt",
+                                    "kms:GenerateDataKey*",
+                                    "kms:DescribeKey",
+                                ],
+                                "Resource": "*",
+                            },
+                        ],
+                    }
+                )
+            ),
+            opts=protected,
+        )
+        aws.kms.Alias("secrets", name=SECRETS_KEY_ALIAS, target_key_id=self.key.key_id, opts=child)
+
+        self.bucket = aws.s3.Bucket(
+            "state", bucket=settings.state_bucket, force_destroy=False, opts=protected
+        )
+        aws.s3.BucketVersioning(
+            "state",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            "state",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            "state",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            "state",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyPlainHttp",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        # Every `pulumi up` writes a new version of each checkpoint: keep 90 days of history, not all of it.
+        aws.s3.BucketLifecycleConfiguration(
+            "state",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=90
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.id})

@@ -1,0 +1,239 @@
+"""The account bootstrap (bootstrap/): state backend, secrets key, GitHub's OIDC roles and the runner, and how
+the platform's stacks and workflows line up with what it exports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from graphq import one
+
+from tools import ROOT
+from tools.synth import main as synth_main
+
+pytestmark = pytest.mark.live  # the bootstrap's own stack files
+GITHUB = "token.actions.githubusercontent.com"
+ENVIRONMENTS = {"dev": "111122223333", "staging": "444455556666", "prod": "777788889999"}
+
+
+def stack_config(stack: str) -> dict:
+    return yaml.safe_load((ROOT / "bootstrap" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def trust_condition(graph, name: str) -> dict:
+    (statement,) = json.loads(one(graph, "aws:iam/role:Role", name)["inputs"]["assumeRolePolicy"])[
+        "Statement"
+    ]
+    assert statement["Principal"] == {
+        "Federated": f"arn:aws:iam::{ENVIRONMENTS[graph.stack]}:oidc-provider/{GITHUB}"
+    }
+    return statement["Condition"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_each_role_admits_exactly_its_subject_of_the_one_repository(bootstrap_graphs, stack):
+    graph = bootstrap_graphs[stack]
+    assert trust_condition(graph, "preview") == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request",
+        }
+    }
+    assert trust_condition(graph, "deploy") == {
+        "StringEquals": {
+            f"{GITHUB}:aud": "sts.amazonaws.com",
+            f"{GITHUB}:sub": f"repo:example-org/picturesocial:environment:{stack}",
+        }
+    }
+    for name in ("preview", "deploy"):
+        assert one(graph, "aws:iam/role:Role", name)["inputs"]["maxSessionDuration"] == 3600
+    provider = one(graph, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github")
+    assert provider["inputs"]["url"] == f"https://{GITHUB}" and provider["inputs"]["clientIdLists"] == [
+        "sts.amazonaws.com"
+    ]
+    assert provider["protect"] is True
+
+
+def test_the_state_bucket_is_versioned_encrypted_private_tls_only_expiring_and_protected(bootstrap_graphs):
+    graph = bootstrap_graphs["dev"]
+    bucket = one(graph, "aws:s3/bucket:Bucket", "state")
+    assert bucket["inputs"]["bucket"] == "picturesocial-pulumi-state-111122223333"
+    assert bucket["protect"] is True and bucket["inputs"]["forceDestroy"] is False
+    versioning = one(graph, "aws:s3/bucketVersioning:BucketVersioning", "state")["inputs"]
+    assert versioning["versioningConfiguration"] == {"status": "Enabled"}
+    key = one(graph, "aws:kms/key:Key", "secrets")
+    (rule,) = one(
+        graph,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "state",
+    )["inputs"]["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": f"arn:aws:kms:us-east-1:111122223333:key/{key['id']}",
+    }
+    block = one(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "state")["inputs"]
+    assert all(
+        block[k] is True
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
+    (deny,) = json.loads(one(graph, "aws:s3/bucketPolicy:BucketPolicy", "state")["inputs"]["policy"])[
+        "Statement"
+    ]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    (lifecycle,) = one(graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "state")[
+        "inputs"
+    ]["rules"]
+    assert lifecycle["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+
+
+def test_the_secrets_key_rotates_is_protected_and_only_the_two_roles_use_it(bootstrap_graphs):
+    graph = bootstrap_graphs["prod"]
+    key = one(graph, "aws:kms/key:Key", "secrets")
+    assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
+    assert statements["GithubRolesUseTheKey"]["Principal"] == {
+        "AWS": [
+            "arn:aws:iam::777788889999:role/picturesocial-deploy",
+            "arn:aws:iam::777788889999:role/picturesocial-preview",
+        ]
+    }
+    assert "kms:*" not in statements["GithubRolesUseTheKey"]["Action"]
+    assert one(graph, "aws:kms/alias:Alias", "secrets")["inputs"]["name"] == "alias/picturesocial-pulumi"
+
+
+def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
+    graph = bootstrap_graphs["staging"]
+    boundary = one(graph, "aws:iam/policy:Policy", "deploy-boundary")
+    deploy = one(graph, "aws:iam/role:Role", "deploy")["inputs"]
+    assert deploy["permissionsBoundary"] == (
+        "arn:aws:iam::444455556666:policy/boundaries/picturesocial-deploy-boundary"
+    )
+    statements = {s["Sid"]: s for s in json.loads(boundary["inputs"]["policy"])["Statement"]}
+    assert statements["KeepTheStateBucket"]["Resource"] == [
+        "arn:aws:s3:::picturesocial-pulumi-state-444455556666",
+        "arn:aws:s3:::picturesocial-pulumi-state-444455556666/*",
+    ]
+    assert "iam:Delete*" in statements["KeepTheIdentities"]["Action"]
+    assert sorted(statements["KeepTheIdentities"]["Resource"]) == [
+        f"arn:aws:iam::444455556666:oidc-provider/{GITHUB}",
+        "arn:aws:iam::444455556666:policy/boundaries/picturesocial-deploy-boundary",
+        "arn:aws:iam::444455556666:role/picturesocial-deploy",
+        "arn:aws:iam::444455556666:role/picturesocial-preview",
+        "arn:aws:iam::444455556666:role/picturesocial-runner-staging",
+    ]
+    assert statements["KeepTheSecretsKey"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/picturesocial-pulumi"}
+    }
+
+
+def test_the_preview_role_reads_and_writes_only_stack_locks(bootstrap_graphs):
+    graph = bootstrap_graphs["dev"]
+    attached = sorted(
+        a["inputs"]["policyArn"]
+        for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a["name"].startswith("preview-")
+    )
+    assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    (statement,) = json.loads(
+        one(graph, "aws:iam/rolePolicy:RolePolicy", "preview-state-locks")["inputs"]["policy"]
+    )["Statement"]
+    assert statement["Action"] == ["s3:PutObject", "s3:DeleteObject"]
+    assert statement["Resource"] == "arn:aws:s3:::picturesocial-pulumi-state-111122223333/.pulumi/locks/*"
+
+
+def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_graphs):
+    graph = bootstrap_graphs["dev"]
+    project = one(graph, "aws:codebuild/project:Project", "runner")["inputs"]
+    assert project["name"] == "picturesocial-runner-dev"
+    assert project["source"]["location"] == "https://github.com/example-org/picturesocial"
+    assert project["source"]["auth"]["type"] == "CODECONNECTIONS"
+    private = one(graph, "aws:ec2/subnet:Subnet", "private")
+    assert project["vpcConfig"]["subnets"] == [private["id"]]
+    webhook = one(graph, "aws:codebuild/webhook:Webhook", "runner")["inputs"]
+    assert webhook["filterGroups"] == [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
+    address = one(graph, "aws:ec2/eip:Eip", "egress")
+    assert address["protect"] is True
+    route = one(graph, "aws:ec2/route:Route", "private-egress")["inputs"]
+    assert route["natGatewayId"] == one(graph, "aws:ec2/natGateway:NatGateway", "egress")["id"]
+    assert graph.outputs["runnerEgressCidr"].endswith("/32")
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_platform_stack_of_each_account_names_what_its_bootstrap_exports(bootstrap_graphs, stack):
+    outputs = bootstrap_graphs[stack].outputs
+    platform = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert platform["aws:allowedAccountIds"] == stack_config(stack)["aws:allowedAccountIds"]
+    ci = platform["picturesocial:ci"]
+    assert ci["bootstrapStack"] == f"organization/picturesocial-bootstrap/{stack}"
+    assert (ci["deployRoleArn"], ci["previewRoleArn"]) == (
+        outputs["deployRoleArn"],
+        outputs["previewRoleArn"],
+    )
+    assert outputs["runnerProject"] == f"picturesocial-runner-{stack}"
+    assert outputs["backendUrl"] == f"s3://picturesocial-pulumi-state-{ENVIRONMENTS[stack]}"
+    assert outputs["secretsProvider"] == "awskms://alias/picturesocial-pulumi?region=us-east-1"
+
+
+def test_the_workflows_run_on_the_runner_the_bootstrap_creates():
+    workflow = (ROOT / ".github" / "workflows" / "pulumi-up.yml").read_text()
+    assert (
+        "codebuild-picturesocial-runner-${{ inputs.stack }}-${{ github.run_id }}-${{ github.run_attempt }}"
+        in workflow
+    )
+
+
+def write_bootstrap_stack(tmp_path, **changes) -> str:
+    config = {**stack_config("dev"), **changes}
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {"bootstrap:githubRepository": "picturesocial"},
+            'error: bootstrap:githubRepository: "picturesocial" must be a GitHub repository written '
+            "owner/name, such as example-org/picturesocial\n",
+        ),
+        (
+            {"bootstrap:environment": "qa"},
+            'error: bootstrap:environment: "qa" must be "dev", "staging" or "prod"\n',
+        ),
+        (
+            {"bootstrap:stateBucket": "Picturesocial_State"},
+            'error: bootstrap:stateBucket: "Picturesocial_State" is ',
+        ),
+        (
+            {"bootstrap:githubRepo": "example-org/picturesocial"},
+            "error: bootstrap:githubRepo: unknown key; did you mean bootstrap:githubRepository?\n",
+        ),
+    ],
+    ids=["repository-without-owner", "unknown-environment", "bucket-s3-refuses", "typo-in-a-key"],
+)
+def test_a_bad_bootstrap_value_stops_with_one_line_naming_the_key(tmp_path, capsys, changes, expected):
+    code = synth_main(
+        ["dev", "--project", str(ROOT / "bootstrap"), "--config", write_bootstrap_stack(tmp_path, **changes)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(expected) and err.count("\n") == 1, err
+
+
+def test_the_synth_command_writes_the_bootstrap_graph_under_its_project_folder(
+    monkeypatch, capsys, bootstrap_graphs
+):
+    # `python -m tools.synth dev --project bootstrap`, from the repository's root as the README runs it.
+    monkeypatch.chdir(ROOT)
+    assert synth_main(["dev", "--project", "bootstrap"]) == 0
+    assert "wrote build/synth/bootstrap/dev/graph.json" in capsys.readouterr().out
+    written = (ROOT / "build" / "synth" / "bootstrap" / "dev" / "graph.json").read_text()
+    assert written == bootstrap_graphs["dev"].to_json()
+    types = {resource["type"] for resource in json.loads(written)["resources"]}
+    assert {
+        "aws:s3/bucket:Bucket",
+        "aws:kms/key:Key",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/role:Role",
+    } <= types
