@@ -202,7 +202,7 @@ def test_outside_the_virtualenv_a_tool_re_executes_itself_in_it(tmp_path):
     # The interpreter the virtualenv was made from.
     plain = sys._base_executable  # type: ignore[attr-defined]
     result = subprocess.run(
-        [plain, "-m", "tools.synth", "small", "--project", str(FIXTURE), "--out", str(tmp_path / "out")],
+        [plain, "-m", "tools.synth", "dev", "--project", "bootstrap", "--out", str(tmp_path / "out")],
         cwd=ROOT,
         capture_output=True,
         text=True,
