@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.config import BootstrapSettings
+from infra.iam_documents import service_may_assume
 
 # CodeBuild's standard Amazon Linux image (CodeBuild user guide, "Docker images provided by CodeBuild").
 IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
@@ -49,19 +50,8 @@ class Runner(pulumi.ComponentResource):
             tags={"Name": runner}, opts=pulumi.ResourceOptions(parent=self, protect=True),
         )  # fmt: skip
         igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id, tags={"Name": runner}, opts=child)
-        public = aws.ec2.Subnet(
-            "public", vpc_id=vpc.id, cidr_block=str(public_cidr), availability_zone=zone,
-            map_public_ip_on_launch=False, tags={"Name": f"{runner}-public"}, opts=child,
-        )  # fmt: skip
-        public_routes = aws.ec2.RouteTable(
-            "public", vpc_id=vpc.id, tags={"Name": f"{runner}-public"}, opts=child
-        )
-        aws.ec2.Route(
-            "public-internet", route_table_id=public_routes.id, destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id, opts=child,
-        )  # fmt: skip
-        aws.ec2.RouteTableAssociation(
-            "public", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+        public = self.routed_subnet(
+            "public", "public-internet", vpc.id, public_cidr, zone, f"{runner}-public", gateway_id=igw.id
         )
         # The address every job leaves from: protected, since the clusters' endpoints admit exactly it.
         address = aws.ec2.Eip(
@@ -75,20 +65,10 @@ class Runner(pulumi.ComponentResource):
             tags={"Name": runner},
             opts=child,
         )
-        private = aws.ec2.Subnet(
-            "private", vpc_id=vpc.id, cidr_block=str(private_cidr), availability_zone=zone,
-            map_public_ip_on_launch=False, tags={"Name": f"{runner}-private"}, opts=child,
+        private = self.routed_subnet(
+            "private", "private-egress", vpc.id, private_cidr, zone, f"{runner}-private",
+            nat_gateway_id=nat.id,
         )  # fmt: skip
-        private_routes = aws.ec2.RouteTable(
-            "private", vpc_id=vpc.id, tags={"Name": f"{runner}-private"}, opts=child
-        )
-        aws.ec2.Route(
-            "private-egress", route_table_id=private_routes.id, destination_cidr_block="0.0.0.0/0",
-            nat_gateway_id=nat.id, opts=child,
-        )  # fmt: skip
-        aws.ec2.RouteTableAssociation(
-            "private", subnet_id=private.id, route_table_id=private_routes.id, opts=child
-        )
         anywhere = aws.ec2.SecurityGroupEgressArgs(
             protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
         )
@@ -108,18 +88,8 @@ class Runner(pulumi.ComponentResource):
         role = aws.iam.Role(
             "service-role",
             name=runner,
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "codebuild.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_may_assume(
+                "codebuild.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}
             ),
             opts=child,
         )
@@ -226,3 +196,27 @@ class Runner(pulumi.ComponentResource):
         )
         self.egress_cidr = address.public_ip.apply(lambda ip: f"{ip}/32")
         self.register_outputs({"egressCidr": self.egress_cidr})
+
+    def routed_subnet(
+        self,
+        name: str,
+        route: str,
+        vpc_id: pulumi.Input[str],
+        cidr: object,
+        zone: str,
+        tag: str,
+        **default_route: pulumi.Input[str],
+    ) -> aws.ec2.Subnet:
+        """A subnet with a route table of its own whose default route goes to ``default_route``'s target (the
+        internet gateway for the public half, the NAT gateway for the private one)."""
+        child = pulumi.ResourceOptions(parent=self)
+        subnet = aws.ec2.Subnet(
+            name, vpc_id=vpc_id, cidr_block=str(cidr), availability_zone=zone, map_public_ip_on_launch=False,
+            tags={"Name": tag}, opts=child,
+        )  # fmt: skip
+        routes = aws.ec2.RouteTable(name, vpc_id=vpc_id, tags={"Name": tag}, opts=child)
+        aws.ec2.Route(
+            route, route_table_id=routes.id, destination_cidr_block="0.0.0.0/0", opts=child, **default_route
+        )
+        aws.ec2.RouteTableAssociation(name, subnet_id=subnet.id, route_table_id=routes.id, opts=child)
+        return subnet

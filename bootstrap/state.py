@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.config import SECRETS_KEY_ALIAS, BootstrapSettings
+from infra.iam_documents import account_administers_the_key, bucket_tls_only
 
 
 class StateBackend(pulumi.ComponentResource):
@@ -43,13 +44,7 @@ class StateBackend(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Sid": "AccountAdministersTheKey",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                                "Action": "kms:*",
-                                "Resource": "*",
-                            },
+                            account_administers_the_key(account),
                             {
                                 "Sid": "GithubRolesUseTheKey",
                                 "Effect": "Allow",
@@ -104,23 +99,7 @@ class StateBackend(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             "state",
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyPlainHttp",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
+            policy=self.bucket.arn.apply(bucket_tls_only),
             opts=child,
         )
         # Every `pulumi up` writes a new version of each checkpoint: keep 90 days of history, not all of it.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.context import Environment
+from infra.iam_documents import bucket_tls_only
 from settings.catalog import Catalog
 
 
@@ -73,23 +73,7 @@ class DataStores(pulumi.ComponentResource):
             aws.s3.BucketPolicy(
                 key,
                 bucket=bucket.id,
-                policy=bucket.arn.apply(
-                    lambda arn: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Sid": "DenyInsecureTransport",
-                                    "Effect": "Deny",
-                                    "Principal": "*",
-                                    "Action": "s3:*",
-                                    "Resource": [arn, f"{arn}/*"],
-                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                                }
-                            ],
-                        }
-                    )
-                ),
+                policy=bucket.arn.apply(bucket_tls_only),
                 opts=child,
             )
             self.buckets[key] = bucket

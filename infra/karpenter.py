@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from infra.addons import helm_release, policy_document
 from infra.context import ClusterContext
+from infra.iam_documents import deny_insecure_transport, document, service_may_assume
 from infra.irsa import service_account_role
 from infra.node_groups import NODE_POLICIES
 from settings import StackSettings, addons, karpenter
@@ -77,18 +78,7 @@ class Karpenter(pulumi.ComponentResource):
             "node-role",
             name=names.karpenter_node_role,
             description=f"Nodes Karpenter launches for {cluster}",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_may_assume("ec2.amazonaws.com"),
             opts=child,
         )
         for key, arn in NODE_POLICIES.items():
@@ -113,27 +103,15 @@ class Karpenter(pulumi.ComponentResource):
             "interruptions",
             queue_url=self.queue.url,
             policy=self.queue.arn.apply(
-                lambda arn: json.dumps(
+                lambda arn: document(
                     {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "EventBridgeSends",
-                                "Effect": "Allow",
-                                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-                                "Action": "sqs:SendMessage",
-                                "Resource": arn,
-                            },
-                            {
-                                "Sid": "DenyHTTP",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "sqs:*",
-                                "Resource": arn,
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
-                        ],
-                    }
+                        "Sid": "EventBridgeSends",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn,
+                    },
+                    deny_insecure_transport("sqs", arn),
                 )
             ),
             opts=child,

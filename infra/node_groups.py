@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
 from infra.cluster import Cluster
 from infra.context import Environment
+from infra.iam_documents import service_may_assume
 from infra.network import Network
 from settings.models import NodeGroupSettings
 
@@ -50,18 +49,7 @@ class NodeGroups(pulumi.ComponentResource):
 
         self.node_role = aws.iam.Role(
             "node-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_may_assume("ec2.amazonaws.com"),
             opts=child,
         )
         attachments = [

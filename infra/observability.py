@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from infra.addons import policy_document
 from infra.context import ClusterContext, Environment
 from infra.edge import PublicEdge, PublicRoute
+from infra.iam_documents import account_administers_the_key
 from infra.irsa import service_account_role
 from settings import Api, addons
 from settings.models import ClusterSettings, ObservabilitySettings
@@ -312,13 +313,7 @@ class Alarms(pulumi.ComponentResource):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {
-                            "Sid": "AccountAdministersTheKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
+                        account_administers_the_key(account),
                         {
                             "Sid": "CloudWatchPublishesToTheTopic",
                             "Effect": "Allow",
