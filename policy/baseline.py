@@ -189,16 +189,19 @@ def _grants(args: ResourceValidationArgs) -> bool:
     return args.props.get("path") != BOUNDARY_PATH
 
 
-def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
-    if not _grants(args):
-        return
+def _allow_statements(args: ResourceValidationArgs) -> Iterable[dict[str, Any]]:
+    """The Allow statements of an IAM policy resource that grants (not a permissions boundary)."""
     document = args.props.get("policy")
-    if not isinstance(document, str):
+    if not _grants(args) or not isinstance(document, str):
         return
     statements = json.loads(document).get("Statement", [])
     for statement in statements if isinstance(statements, list) else [statements]:
-        if statement.get("Effect") != "Allow":
-            continue
+        if statement.get("Effect") == "Allow":
+            yield statement
+
+
+def _iam_wildcards(args: ResourceValidationArgs) -> Iterable[str]:
+    for statement in _allow_statements(args):
         actions = statement.get("Action", [])
         for action in [actions] if isinstance(actions, str) else actions:
             if "*" in action:
@@ -221,16 +224,10 @@ READ_ONLY_VERBS = (
 
 
 def _iam_mutations_scoped(args: ResourceValidationArgs) -> Iterable[str]:
-    if not _grants(args):
-        return
-    document = args.props.get("policy")
-    if not isinstance(document, str):
-        return
-    statements = json.loads(document).get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
+    for statement in _allow_statements(args):
         resources = statement.get("Resource", [])
         resources = [resources] if isinstance(resources, str) else resources
-        if statement.get("Effect") != "Allow" or "*" not in resources or statement.get("Condition"):
+        if "*" not in resources or statement.get("Condition"):
             continue
         actions = statement.get("Action", [])
         mutating = [

@@ -121,6 +121,16 @@ def test_a_failing_snapshot_comparison_does_not_count_as_catching_a_mutation():
     assert catchers(only_snapshots) == []
 
 
+def mutate_check(listed) -> subprocess.CompletedProcess:
+    """`python -m tools.mutate --check --mutations LISTED`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.mutate", "--check", "--mutations", str(listed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_mutate_check_exits_2_with_one_line_naming_a_mutation_whose_anchor_moved(tmp_path):
     listed = tmp_path / "mutations.yaml"
     listed.write_text(
@@ -130,12 +140,7 @@ def test_mutate_check_exits_2_with_one_line_naming_a_mutation_whose_anchor_moved
         "  find: 'this text is not in tools/diff.py'\n"
         "  replace: x\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.mutate", "--check", "--mutations", str(listed)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = mutate_check(listed)
     assert result.returncode == 2
     assert result.stderr == "error: guard-ignores-protect: `find` text not found in tools/diff.py\n"
 
@@ -143,11 +148,6 @@ def test_mutate_check_exits_2_with_one_line_naming_a_mutation_whose_anchor_moved
 def test_mutate_check_names_the_key_of_a_malformed_entry(tmp_path):
     listed = tmp_path / "mutations.yaml"
     listed.write_text("- id: x\n  why: y\n  file: tools/diff.py\n  replace: z\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.mutate", "--check", "--mutations", str(listed)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = mutate_check(listed)
     assert result.returncode == 2
     assert result.stderr == f"error: {listed}: [0].find: Field required\n"

@@ -551,12 +551,7 @@ class FakeKubernetes(http.server.BaseHTTPRequestHandler):
             "spec": {"selector": {"matchLabels": {}}, "template": {}},
             "status": {"availableReplicas": self.available[key]},
         }
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(body)
 
     def node_pool(self, name):
         if name not in self.ready_pools:
@@ -570,6 +565,9 @@ class FakeKubernetes(http.server.BaseHTTPRequestHandler):
             "metadata": {"name": name},
             "status": {"conditions": [{"type": "Ready", "status": status, "reason": "NodeClassNotReady"}]},
         }
+        self.send_json(body)
+
+    def send_json(self, body):
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
