@@ -73,7 +73,10 @@ def generated_project(count: int, directory: Path) -> Path:
     catalog = yaml.safe_load((ROOT / "workloads/catalog.yaml").read_text())
     template = next(iter(catalog["apis"].values()))
     for i in range(count - len(catalog["apis"])):
-        catalog["apis"][f"api-{i:03d}"] = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
+        copy = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
+        if "public" in template:  # a path of its own: two APIs may not claim one (settings/catalog.py)
+            copy["public"] = {"paths": [f"/api/bench-{i:03d}"]}
+        catalog["apis"][f"api-{i:03d}"] = copy
     (project / "workloads" / "catalog.yaml").write_text(yaml.safe_dump(catalog))
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     base = stack["config"]["picturesocial:apis"]
