@@ -69,7 +69,8 @@ ContainerInsights(
     stack.observability,
     stack.cluster,
     context,
-    opts=pulumi.ResourceOptions.merge(env.on_aws, pulumi.ResourceOptions(depends_on=[addons.coredns])),
+    needs=[addons.coredns],
+    opts=env.on_aws,
 )
 
 # -- the APIs, one namespace per business domain -------------------------------------------------------------

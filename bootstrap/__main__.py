@@ -36,12 +36,11 @@ state = StateBackend(
     users={"preview": github.preview_role.arn, "deploy": github.deploy_role.arn},
     opts=on_aws,
 )
-github.grant_state_locks(state.bucket.arn)
 runner = Runner("runner", settings, aws_provider=provider, opts=on_aws)
 
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)
 pulumi.export("backendUrl", state.bucket.id.apply(lambda bucket: f"s3://{bucket}"))
 pulumi.export("secretsProvider", f"awskms://{bootstrap_config.SECRETS_KEY_ALIAS}?region={settings.region}")
-pulumi.export("runnerProject", runner.project.name)
+pulumi.export("runnerProject", settings.runner_project)
 pulumi.export("runnerEgressCidr", runner.egress_cidr)

@@ -59,6 +59,12 @@ class BootstrapSettings(Model):
         alias="bootstrap:previewPermissions",
         description="extra read-only managed policies for the preview role",
     )
+    runner_connection_authorized: bool = Field(
+        False,
+        alias="bootstrap:runnerConnectionAuthorized",
+        description="true once the runner's GitHub connection is authorized in the console: then the "
+        "CodeBuild project and its webhook are created (CodeBuild refuses them on a PENDING connection)",
+    )
     runner_cidr: Cidr = Field(
         ipaddress.IPv4Network("10.255.0.0/24"),
         alias="bootstrap:runnerCidr",

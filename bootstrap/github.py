@@ -14,7 +14,9 @@ import pulumi_aws as aws
 from bootstrap.config import GITHUB_OIDC, SECRETS_KEY_ALIAS, BootstrapSettings
 
 AUDIENCE = "sts.amazonaws.com"
-SESSION_SECONDS = 3600  # a deploy longer than an hour re-authenticates; it never runs on day-old credentials
+# configure-aws-credentials exports one session's credentials for the whole job: a preview fits in an hour; a
+# deploy gets two (a Kubernetes upgrade rolls every node group), the job's 90-minute timeout inside it.
+PREVIEW_SESSION_SECONDS, DEPLOY_SESSION_SECONDS = 3600, 7200
 PREVIEW_ROLE, DEPLOY_ROLE = "picturesocial-preview", "picturesocial-deploy"
 BOUNDARY = "picturesocial-deploy-boundary"
 # IAM path of permissions boundaries: documents that cap what a role's policies allow and grant nothing
@@ -78,6 +80,9 @@ def boundary_document(settings: BootstrapSettings) -> str:
                         "s3:PutLifecycleConfiguration",
                         "s3:PutBucketPublicAccessBlock",
                         "s3:PutBucketOwnershipControls",
+                        "s3:PutBucketRequestPayment",
+                        "s3:PutReplicationConfiguration",
+                        "s3:PutBucketObjectLockConfiguration",
                         "s3:DeleteObjectVersion",
                     ],
                     "Resource": [bucket, f"{bucket}/*"],
@@ -126,6 +131,40 @@ def boundary_document(settings: BootstrapSettings) -> str:
                     "Action": ["codebuild:Create*", "codebuild:Delete*", "codebuild:Update*"],
                     "Resource": f"arn:aws:codebuild:{region}:{account}:project/{settings.runner_project}",
                 },
+                {
+                    # The address every cluster's endpoint admits (docs/decisions/0009), and its NAT gateway.
+                    "Sid": "KeepTheRunnerAddress",
+                    "Effect": "Deny",
+                    "Action": [
+                        "ec2:ReleaseAddress",
+                        "ec2:DisassociateAddress",
+                        "ec2:DeleteNatGateway",
+                        "ec2:CreateTags",
+                        "ec2:DeleteTags",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:ResourceTag/Name": [
+                                f"{settings.runner_project}-egress",
+                                settings.runner_project,
+                            ]
+                        }
+                    },
+                },
+                {
+                    # The platform creates roles, never users: no long-lived credentials from a deploy.
+                    "Sid": "NoLongLivedCredentials",
+                    "Effect": "Deny",
+                    "Action": [
+                        "iam:CreateUser",
+                        "iam:CreateAccessKey",
+                        "iam:CreateLoginProfile",
+                        "iam:UpdateLoginProfile",
+                        "iam:CreateServiceSpecificCredential",
+                    ],
+                    "Resource": "*",
+                },
             ],
         }
     )
@@ -151,7 +190,7 @@ class GithubAccess(pulumi.ComponentResource):
             name=PREVIEW_ROLE,
             description=f"Pull-request previews of {settings.github_repository}: read only",
             assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
-            max_session_duration=SESSION_SECONDS,
+            max_session_duration=PREVIEW_SESSION_SECONDS,
             opts=protected,
         )
         aws.iam.RolePolicyAttachment(
@@ -174,7 +213,7 @@ class GithubAccess(pulumi.ComponentResource):
             name=DEPLOY_ROLE,
             description=f"`pulumi up` from {settings.github_repository}, environment {settings.environment}",
             assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.deploy_subject)),
-            max_session_duration=SESSION_SECONDS,
+            max_session_duration=DEPLOY_SESSION_SECONDS,
             permissions_boundary=boundary.arn,
             opts=protected,
         )
@@ -183,28 +222,4 @@ class GithubAccess(pulumi.ComponentResource):
         )
         self.register_outputs(
             {"previewRoleArn": self.preview_role.arn, "deployRoleArn": self.deploy_role.arn}
-        )
-
-    def grant_state_locks(self, bucket_arn: pulumi.Input[str]) -> None:
-        """A preview takes the stack's lock in the self-managed backend: the one write the preview role makes.
-        Reading the state comes with ReadOnlyAccess, decrypting it with the key's policy."""
-        aws.iam.RolePolicy(
-            "preview-state-locks",
-            role=self.preview_role.id,
-            policy=pulumi.Output.from_input(bucket_arn).apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "TakeAndReleaseStackLocks",
-                                "Effect": "Allow",
-                                "Action": ["s3:PutObject", "s3:DeleteObject"],
-                                "Resource": f"{arn}/.pulumi/locks/*",
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
         )

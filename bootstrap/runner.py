@@ -12,8 +12,10 @@ import pulumi_aws as aws
 from bootstrap.config import BootstrapSettings
 from infra.iam_documents import service_may_assume
 
-# CodeBuild's standard Amazon Linux image (CodeBuild user guide, "Docker images provided by CodeBuild").
-IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+# CodeBuild's standard Ubuntu image (CodeBuild user guide, "Docker images provided by CodeBuild": standard:7.0
+# is Ubuntu 22.04). Ubuntu, because actions/setup-python ships its Pythons for Ubuntu and not for Amazon Linux
+# (actions/setup-python issues 460 and 750).
+IMAGE = "aws/codebuild/standard:7.0"
 LOG_RETENTION_DAYS = 30
 
 
@@ -22,7 +24,7 @@ class Runner(pulumi.ComponentResource):
     WORKFLOW_JOB_QUEUED, its role, its logs, and the GitHub connection it clones through."""
 
     egress_cidr: pulumi.Output[str]
-    project: aws.codebuild.Project
+    project: aws.codebuild.Project | None
 
     def __init__(
         self,
@@ -63,7 +65,8 @@ class Runner(pulumi.ComponentResource):
             allocation_id=address.allocation_id,
             subnet_id=public.id,
             tags={"Name": runner},
-            opts=child,
+            # Created before the internet gateway is attached, a NAT gateway fails (EC2 user guide).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
         )
         private = self.routed_subnet(
             "private", "private-egress", vpc.id, private_cidr, zone, f"{runner}-private",
@@ -93,7 +96,7 @@ class Runner(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        permissions = aws.iam.RolePolicy(
             "service-role",
             role=role.id,
             policy=pulumi.Output.all(logs.arn, connection.arn, private.id).apply(
@@ -111,7 +114,7 @@ class Runner(pulumi.ComponentResource):
                                 "Sid": "UseTheGithubConnection",
                                 "Effect": "Allow",
                                 "Action": [
-                                    "codeconnections:UseConnection",
+                                    "codeconnections:GetConnection",
                                     "codeconnections:GetConnectionToken",
                                 ],
                                 "Resource": values[1],
@@ -153,47 +156,53 @@ class Runner(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.project = aws.codebuild.Project(
-            "runner",
-            name=runner,
-            description=f"GitHub Actions jobs of {settings.github_repository} in {settings.environment}",
-            service_role=role.arn,
-            source=aws.codebuild.ProjectSourceArgs(
-                type="GITHUB",
-                location=f"https://github.com/{settings.github_repository}",
-                auth=aws.codebuild.ProjectSourceAuthArgs(type="CODECONNECTIONS", resource=connection.arn),
-            ),
-            artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
-            environment=aws.codebuild.ProjectEnvironmentArgs(
-                type="LINUX_CONTAINER",
-                compute_type="BUILD_GENERAL1_MEDIUM",
-                image=IMAGE,
-                image_pull_credentials_type="CODEBUILD",
-            ),  # fmt: skip
-            vpc_config=aws.codebuild.ProjectVpcConfigArgs(
-                vpc_id=vpc.id, subnets=[private.id], security_group_ids=[jobs.id]
-            ),
-            logs_config=aws.codebuild.ProjectLogsConfigArgs(
-                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name)
-            ),
-            build_timeout=90,
-            opts=child,
-        )
-        aws.codebuild.Webhook(
-            "runner",
-            project_name=self.project.name,
-            build_type="BUILD",
-            filter_groups=[
-                aws.codebuild.WebhookFilterGroupArgs(
-                    filters=[
-                        aws.codebuild.WebhookFilterGroupFilterArgs(
-                            type="EVENT", pattern="WORKFLOW_JOB_QUEUED"
-                        )
-                    ]
-                )
-            ],
-            opts=child,
-        )
+        # CodeBuild refuses a project and a webhook on a connection still PENDING: the first `pulumi up`
+        # creates the connection, someone authorizes it in the console, the second (with
+        # runnerConnectionAuthorized: true) creates the runner itself (README, "One-time setup").
+        self.project = None
+        if settings.runner_connection_authorized:
+            self.project = aws.codebuild.Project(
+                "runner",
+                name=runner,
+                description=f"GitHub Actions jobs of {settings.github_repository} in {settings.environment}",
+                service_role=role.arn,
+                source=aws.codebuild.ProjectSourceArgs(
+                    type="GITHUB",
+                    location=f"https://github.com/{settings.github_repository}",
+                    auth=aws.codebuild.ProjectSourceAuthArgs(type="CODECONNECTIONS", resource=connection.arn),
+                ),
+                artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
+                environment=aws.codebuild.ProjectEnvironmentArgs(
+                    type="LINUX_CONTAINER",
+                    compute_type="BUILD_GENERAL1_MEDIUM",
+                    image=IMAGE,
+                    image_pull_credentials_type="CODEBUILD",
+                ),  # fmt: skip
+                vpc_config=aws.codebuild.ProjectVpcConfigArgs(
+                    vpc_id=vpc.id, subnets=[private.id], security_group_ids=[jobs.id]
+                ),
+                logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                    cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name)
+                ),
+                build_timeout=90,
+                # CodeBuild checks the role's EC2 permissions when a project with a VPC is created.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permissions]),
+            )
+            aws.codebuild.Webhook(
+                "runner",
+                project_name=self.project.name,
+                build_type="BUILD",
+                filter_groups=[
+                    aws.codebuild.WebhookFilterGroupArgs(
+                        filters=[
+                            aws.codebuild.WebhookFilterGroupFilterArgs(
+                                type="EVENT", pattern="WORKFLOW_JOB_QUEUED"
+                            )
+                        ]
+                    )
+                ],
+                opts=child,
+            )
         self.egress_cidr = address.public_ip.apply(lambda ip: f"{ip}/32")
         self.register_outputs({"egressCidr": self.egress_cidr})
 

@@ -43,13 +43,16 @@ class Cluster(pulumi.ComponentResource):
         names, protect = environment.names, environment.protect
         cluster_name = names.cluster
         self.kubernetes_version = settings.version
-        # The public endpoint admits the deploy runner's fixed egress address, read from the bootstrap stack,
-        # and the operators' CIDRs (docs/decisions/0009).
+        # The public endpoint admits the deploy runner's fixed egress address and the operators' CIDRs
+        # (docs/decisions/0009). The address is the bootstrap's protected Elastic IP, found in the account by
+        # its Name tag: a lookup in AWS, where a stack reference would need the bootstrap's state in this
+        # stack's backend. None, or more than one, fails the preview (and tools.preflight says so first).
         operators = [str(cidr) for cidr in settings.endpoint.public_cidrs]
-        bootstrap = pulumi.StackReference("bootstrap", stack_name=ci.bootstrap_stack, opts=child)
-        public_access_cidrs = bootstrap.require_output("runnerEgressCidr").apply(
-            lambda runner: [runner, *operators]
+        runner_address = aws.ec2.get_elastic_ip_output(
+            tags={"Name": f"{ci.runner}-egress"},
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=environment.aws_provider),
         )
+        public_access_cidrs = runner_address.public_ip.apply(lambda ip: [f"{ip}/32", *operators])
 
         # Secrets envelope encryption (CIS 5.3.1). Removing it later replaces the cluster, and deleting the
         # key makes every Secret unreadable: protected with the cluster (picturesocial:protect). Where the

@@ -87,8 +87,14 @@ class Karpenter(pulumi.ComponentResource):
             )
         # With API authentication only, a node whose role has no EC2_LINUX entry never joins the cluster. EKS
         # grants the node permissions itself: no access policy (the API refuses one on this type).
+        # The cluster is named, not referenced: without `needs` the entry would be created while the control
+        # plane is still being built, and EKS refuses it (ResourceNotFoundException).
         access_entry = aws.eks.AccessEntry(
-            "nodes", cluster_name=cluster, principal_arn=self.node_role.arn, type="EC2_LINUX", opts=child
+            "nodes",
+            cluster_name=cluster,
+            principal_arn=self.node_role.arn,
+            type="EC2_LINUX",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
 
         # -- interruption handling --

@@ -56,8 +56,12 @@ class ContainerInsights(pulumi.ComponentResource):
         settings: ObservabilitySettings,
         cluster: ClusterSettings,
         context: ClusterContext,
+        *,
+        needs: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """``needs``: what the add-on's pods wait for besides the node groups (CoreDNS). A component's own
+        ``depends_on`` would not reach its children."""
         super().__init__("picturesocial:infra:ContainerInsights", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         addon = addons.CLOUDWATCH_OBSERVABILITY
@@ -92,7 +96,7 @@ class ContainerInsights(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*context.compute, *self.log_groups.values()]
+                parent=self, depends_on=[*context.compute, *needs, *self.log_groups.values()]
             ),
         )
         self.register_outputs({"roleArn": role.arn})

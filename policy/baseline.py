@@ -713,12 +713,26 @@ GITHUB_SUBJECT = re.compile(r"^repo:([^/*?]+/[^:*?]+):(pull_request|environment:
 def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
     """Roles GitHub's OIDC tokens may assume admit one exact subject of one repository: a pull request of it,
     or one of its environments; never a wildcard (`repo:org/*` lets every repository of the organization
-    in)."""
+    in). The stack's policy config names the repository, the one environment that may deploy, and the deploy
+    role, which admits that environment and nothing else."""
+    config = args.get_config()
+    repository, environment, deploy_role = (
+        config.get("repository"),
+        config.get("deployEnvironment"),
+        config.get("deployRole"),
+    )
     repositories: set[str] = set()
     for role in _objects(args, "aws:iam/role:Role"):
         document = role.props.get("assumeRolePolicy")
         if not isinstance(document, str) or GITHUB_OIDC not in document:
             continue
+        if not (repository and environment and deploy_role):
+            report(
+                f"role {role.name} trusts GitHub, and the policy config does not name the repository, "
+                "deployEnvironment and deployRole it may trust (policy/config/bootstrap/<stack>.json)",
+                role.urn,
+            )
+            return
         for statement in json.loads(document).get("Statement", []):
             condition = statement.get("Condition") or {}
             equals = condition.get("StringEquals") or {}
@@ -738,6 +752,23 @@ def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
                 )
             else:
                 repositories.add(match.group(1))
+                if match.group(1) != repository:
+                    report(f"role {role.name} trusts {match.group(1)!r}, not {repository!r}", role.urn)
+                if (
+                    match.group(2).startswith("environment:")
+                    and match.group(2) != f"environment:{environment}"
+                ):
+                    report(
+                        f"role {role.name} trusts GitHub {match.group(2)!r}; this account deploys "
+                        f"environment {environment!r} only",
+                        role.urn,
+                    )
+                if role.props.get("name") == deploy_role and match.group(2) != f"environment:{environment}":
+                    report(
+                        f"deploy role {role.name} trusts {match.group(2)!r}: it admits the environment "
+                        f"{environment!r} only",
+                        role.urn,
+                    )
     if len(repositories) > 1:
         report(f"GitHub roles of this stack trust several repositories: {sorted(repositories)}", None)
 
@@ -931,9 +962,17 @@ STACK_POLICIES = [
     ),
     StackValidationPolicy(
         name="github-oidc-trust-scoped",
-        description="Roles trusting GitHub admit one exact subject of one repository, for STS only",
+        description="Roles trusting GitHub admit one exact subject of the configured repository, for STS "
+        "only; the deploy role admits its environment only",
         validate=_github_trust,
         enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={
+                "repository": {"type": "string"},
+                "deployEnvironment": {"type": "string"},
+                "deployRole": {"type": "string"},
+            }
+        ),
     ),
     StackValidationPolicy(
         name="observability-addon-present",

@@ -97,7 +97,7 @@ WIDEST_ALLOWED = 16  # an allow-list entry wider than /16 fences almost nothing
 
 class EndpointSettings(Model):
     """The API server endpoint. Private access is always on (nodes and pods use it); the public endpoint is on
-    and fenced to the deploy runner's fixed egress address (picturesocial:ci.bootstrapStack, always allowed:
+    and fenced to the deploy runner's fixed egress address (picturesocial:ci.runner, always allowed:
     docs/decisions/0009) and to these operators' CIDRs."""
 
     public_cidrs: list[Cidr] = Field(
@@ -166,24 +166,25 @@ RoleArn = Annotated[
         "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>",
     ),
 ]
-BootstrapStack = Annotated[
+# bootstrap/config.py names the runner `picturesocial-runner-<environment>`; a CodeBuild project name.
+RunnerName = Annotated[
     str,
     matching(
-        r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-        "a fully qualified stack name <organization>/<project>/<stack> (with a "
-        'self-managed backend the organization is literally "organization")',
+        r"[A-Za-z0-9][A-Za-z0-9_-]{1,140}",
+        "the bootstrap runner's CodeBuild project name (letters, digits, '-' and '_'; 2-141 characters), "
+        "picturesocial-runner-<environment>",
     ),
 ]
 
 
 class CiSettings(Model):
     """Who and what deploys this stack (``picturesocial:ci``): the identities the workflows assume and the
-    bootstrap stack that created them (bootstrap/), whose runner's fixed egress address may reach the API
-    server."""
+    runner they run on, all created by this account's bootstrap (bootstrap/). The runner's fixed egress
+    address (its Elastic IP, tagged ``<runner>-egress``) may reach the API server."""
 
-    bootstrap_stack: BootstrapStack = Field(
-        description="the bootstrap stack of this account (bootstrap/); its runner's egress address may reach "
-        "the API server"
+    runner: RunnerName = Field(
+        description="the bootstrap runner of this account (bootstrap/, picturesocial-runner-<environment>); "
+        "its Elastic IP `<runner>-egress` may reach the API server"
     )
     # EKS makes the cluster's creator its admin (pulumi-eks sets bootstrapClusterCreatorAdminPermissions), so
     # this role, and only it, must create the cluster: tools.preflight checks the caller is this role.

@@ -4,12 +4,14 @@ the platform's stacks and workflows line up with what it exports."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 from graphq import one
 
 from tools import ROOT
+from tools.offline import synthesize
 from tools.synth import main as synth_main
 
 pytestmark = pytest.mark.live  # the bootstrap's own stack files
@@ -46,8 +48,9 @@ def test_each_role_admits_exactly_its_subject_of_the_one_repository(bootstrap_gr
             f"{GITHUB}:sub": f"repo:example-org/picturesocial:environment:{stack}",
         }
     }
-    for name in ("preview", "deploy"):
-        assert one(graph, "aws:iam/role:Role", name)["inputs"]["maxSessionDuration"] == 3600
+    # An hour for a preview, two for a deploy (the job's 90-minute timeout fits in one session).
+    assert one(graph, "aws:iam/role:Role", "preview")["inputs"]["maxSessionDuration"] == 3600
+    assert one(graph, "aws:iam/role:Role", "deploy")["inputs"]["maxSessionDuration"] == 7200
     provider = one(graph, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github")
     assert provider["inputs"]["url"] == f"https://{GITHUB}" and provider["inputs"]["clientIdLists"] == [
         "sts.amazonaws.com"
@@ -110,6 +113,27 @@ def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
         "arn:aws:iam::444455556666:policy/boundaries/picturesocial-deploy-boundary"
     )
     statements = {s["Sid"]: s for s in json.loads(boundary["inputs"]["policy"])["Statement"]}
+    # One allow that caps nothing else, and every other statement a deny.
+    assert {sid: s["Effect"] for sid, s in statements.items()} == {
+        "CapNothingElse": "Allow",
+        "KeepTheStateBucket": "Deny",
+        "KeepTheSecretsKey": "Deny",
+        "KeepTheSecretsKeyAlias": "Deny",
+        "KeepTheIdentities": "Deny",
+        "KeepTheRunner": "Deny",
+        "KeepTheRunnerAddress": "Deny",
+        "NoLongLivedCredentials": "Deny",
+    }
+    assert statements["CapNothingElse"]["Action"] == "*" and "Condition" not in statements["CapNothingElse"]
+    assert {"s3:PutBucketRequestPayment", "s3:DeleteObjectVersion"} <= set(
+        statements["KeepTheStateBucket"]["Action"]
+    )
+    assert statements["KeepTheRunnerAddress"]["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/Name": ["picturesocial-runner-staging-egress", "picturesocial-runner-staging"]
+        }
+    }
+    assert {"iam:CreateUser", "iam:CreateAccessKey"} <= set(statements["NoLongLivedCredentials"]["Action"])
     assert statements["KeepTheStateBucket"]["Resource"] == [
         "arn:aws:s3:::picturesocial-pulumi-state-444455556666",
         "arn:aws:s3:::picturesocial-pulumi-state-444455556666/*",
@@ -127,19 +151,21 @@ def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
     }
 
 
-def test_the_preview_role_reads_and_writes_only_stack_locks(bootstrap_graphs):
+def test_the_preview_role_only_reads(bootstrap_graphs):
+    # A preview with a self-managed backend takes no lock and writes no history (pulumi
+    # pkg/backend/diy/backend.go: Preview goes straight to apply with DryRun): ReadOnlyAccess reads the state,
+    # the key's policy decrypts it, and a pull request can neither plant a lock nor remove a deploy's.
     graph = bootstrap_graphs["dev"]
-    attached = sorted(
+    preview = one(graph, "aws:iam/role:Role", "preview")
+    attached = [
         a["inputs"]["policyArn"]
         for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if a["name"].startswith("preview-")
-    )
+        if a["inputs"]["role"] == preview["inputs"]["name"]
+    ]
     assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-    (statement,) = json.loads(
-        one(graph, "aws:iam/rolePolicy:RolePolicy", "preview-state-locks")["inputs"]["policy"]
-    )["Statement"]
-    assert statement["Action"] == ["s3:PutObject", "s3:DeleteObject"]
-    assert statement["Resource"] == "arn:aws:s3:::picturesocial-pulumi-state-111122223333/.pulumi/locks/*"
+    assert [
+        p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"] == preview["id"]
+    ] == []
 
 
 def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_graphs):
@@ -150,10 +176,17 @@ def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_grap
     assert project["source"]["auth"]["type"] == "CODECONNECTIONS"
     private = one(graph, "aws:ec2/subnet:Subnet", "private")
     assert project["vpcConfig"]["subnets"] == [private["id"]]
+    # Ubuntu: actions/setup-python has no Pythons for Amazon Linux.
+    assert project["environment"]["image"] == "aws/codebuild/standard:7.0"
+    # Created after the inline policy that lets CodeBuild describe the VPC (checked at creation).
+    permissions = one(graph, "aws:iam/rolePolicy:RolePolicy", "service-role")
+    assert permissions["urn"] in one(graph, "aws:codebuild/project:Project", "runner")["dependencies"]
     webhook = one(graph, "aws:codebuild/webhook:Webhook", "runner")["inputs"]
     assert webhook["filterGroups"] == [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
     address = one(graph, "aws:ec2/eip:Eip", "egress")
     assert address["protect"] is True
+    igw = one(graph, "aws:ec2/internetGateway:InternetGateway", "igw")
+    assert igw["urn"] in one(graph, "aws:ec2/natGateway:NatGateway", "egress")["dependencies"]
     route = one(graph, "aws:ec2/route:Route", "private-egress")["inputs"]
     assert route["natGatewayId"] == one(graph, "aws:ec2/natGateway:NatGateway", "egress")["id"]
     assert graph.outputs["runnerEgressCidr"].endswith("/32")
@@ -165,14 +198,27 @@ def test_the_platform_stack_of_each_account_names_what_its_bootstrap_exports(boo
     platform = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     assert platform["aws:allowedAccountIds"] == stack_config(stack)["aws:allowedAccountIds"]
     ci = platform["picturesocial:ci"]
-    assert ci["bootstrapStack"] == f"organization/picturesocial-bootstrap/{stack}"
+    assert ci["runner"] == outputs["runnerProject"] == f"picturesocial-runner-{stack}"
+    # The platform finds the runner's address by this tag (infra/cluster.py): the bootstrap's EIP carries it.
+    address = one(bootstrap_graphs[stack], "aws:ec2/eip:Eip", "egress")
+    assert address["inputs"]["tags"]["Name"] == f"{ci['runner']}-egress"
     assert (ci["deployRoleArn"], ci["previewRoleArn"]) == (
         outputs["deployRoleArn"],
         outputs["previewRoleArn"],
     )
-    assert outputs["runnerProject"] == f"picturesocial-runner-{stack}"
+    # The policy pack checks the bootstrap's trust against what its policy config names: the same values.
+    policy_config = json.loads((ROOT / "policy" / "config" / "bootstrap" / f"{stack}.json").read_text())
+    assert policy_config["github-oidc-trust-scoped"] == {
+        "repository": stack_config(stack)["bootstrap:githubRepository"],
+        "deployEnvironment": stack_config(stack)["bootstrap:environment"],
+        "deployRole": "picturesocial-deploy",
+    }
+    assert policy_config["account-guard"] == {"expectedAccountId": ENVIRONMENTS[stack]}
     assert outputs["backendUrl"] == f"s3://picturesocial-pulumi-state-{ENVIRONMENTS[stack]}"
     assert outputs["secretsProvider"] == "awskms://alias/picturesocial-pulumi?region=us-east-1"
+    # Not in the stack file, the CLI would fall back to the passphrase provider on every run after the first.
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    assert stack_file["secretsprovider"] == outputs["secretsProvider"]
 
 
 def test_the_workflows_run_on_the_runner_the_bootstrap_creates():
@@ -181,6 +227,32 @@ def test_the_workflows_run_on_the_runner_the_bootstrap_creates():
         "codebuild-picturesocial-runner-${{ inputs.stack }}-${{ github.run_id }}-${{ github.run_attempt }}"
         in workflow
     )
+
+
+def test_a_deploy_job_never_outlives_its_credentials(bootstrap_graphs):
+    # configure-aws-credentials exports one session for the whole job: the session must cover the job's
+    # timeout, and the deploy role must allow that session.
+    (job,) = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi-up.yml").read_text())["jobs"].values()
+    (credentials,) = [
+        s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-cred")
+    ]
+    session = credentials["with"]["role-duration-seconds"]
+    assert job["timeout-minutes"] * 60 <= session
+    for graph in bootstrap_graphs.values():
+        assert session <= one(graph, "aws:iam/role:Role", "deploy")["inputs"]["maxSessionDuration"]
+
+
+def test_before_its_connection_is_authorized_the_runner_has_no_project_or_webhook(tmp_path):
+    # A new account's first `pulumi up`: CodeBuild refuses a project and a webhook on a PENDING connection.
+    config = write_bootstrap_stack(tmp_path, **{"bootstrap:runnerConnectionAuthorized": False})
+    graph = synthesize("dev", root=ROOT / "bootstrap", config_file=Path(config))
+    assert (
+        graph.of_type("aws:codebuild/project:Project") == graph.of_type("aws:codebuild/webhook:Webhook") == []
+    )
+    connection = one(graph, "aws:codeconnections/connection:Connection", "github")["inputs"]
+    assert (connection["name"], connection["providerType"]) == ("picturesocial-runner-dev", "GitHub")
+    assert one(graph, "aws:ec2/eip:Eip", "egress")["protect"] is True
+    assert graph.outputs["runnerProject"] == "picturesocial-runner-dev"
 
 
 def write_bootstrap_stack(tmp_path, **changes) -> str:

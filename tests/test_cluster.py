@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
-from graphq import EKS, NODE_GROUP, one
+from graphq import EKS, NODE_GROUP, one, reaches
+
+from tools.offline.cloud import FakeCloud
 
 
 def eks(graph):
@@ -70,16 +73,13 @@ def test_the_endpoint_admits_the_deploy_runner_and_the_operators_only(fixture_gr
     small, large = eks(fixture_graphs["small"]), eks(fixture_graphs["large"])
     for cluster in (small, large):
         assert (cluster["endpointPrivateAccess"], cluster["endpointPublicAccess"]) == (True, True)
-    reference = next(
-        r for r in fixture_graphs["small"].resources if r["type"] == "pulumi:pulumi:StackReference"
+    # The runner's address is the account's Elastic IP tagged Name=<picturesocial:ci.runner>-egress: what the
+    # fake cloud answers for exactly that lookup (made up offline).
+    lookup = pulumi.runtime.MockCallArgs(
+        "aws:ec2/getElasticIp:getElasticIp", {"tags": {"Name": "picturesocial-runner-small-egress"}}, ""
     )
-    assert (
-        reference["id"] == "organization/picturesocial-bootstrap/small"
-    )  # the bootstrap stack of this account
-    runner = small["publicAccessCidrs"][0]
-    assert (
-        runner.endswith("/32") and runner.removesuffix("/32") in fixture_graphs["small"].fakes
-    )  # made up offline
+    runner_ip = FakeCloud(region="us-east-1", account="123456789012").call(lookup)["publicIp"]
+    assert small["publicAccessCidrs"][0] == f"{runner_ip}/32" and runner_ip in fixture_graphs["small"].fakes
     assert small["publicAccessCidrs"][1:] == ["52.94.133.0/24"]
     assert len(large["publicAccessCidrs"]) == 1 and large["publicAccessCidrs"][0].endswith("/32")
 
@@ -153,3 +153,16 @@ def test_stack_outputs(fixture_graph):
     assert outputs["kubeconfig"] == "[secret]"
     assert outputs["oidcProviderArn"].startswith("arn:aws:iam::")
     assert json.dumps(outputs).count("[unknown]") == 0
+
+
+def test_every_aws_resource_naming_the_cluster_waits_for_it(fixture_graph):
+    # Add-ons, access entries and node groups take the cluster's name as a plain string: nothing orders them
+    # after the control plane unless they depend on it, and EKS refuses them while it is being built.
+    (cluster,) = fixture_graph.of_type(EKS)
+    naming = [
+        r
+        for r in fixture_graph.resources
+        if r["type"].startswith("aws:") and r["inputs"].get("clusterName") == cluster["inputs"]["name"]
+    ]
+    assert {r["type"] for r in naming} >= {"aws:eks/addon:Addon", "aws:eks/nodeGroup:NodeGroup"}
+    assert [r["name"] for r in naming if not reaches(fixture_graph, r["urn"], cluster["urn"])] == []

@@ -331,9 +331,9 @@ CASES = [
         "picturesocial:ci.previewRoleArn: is the deploy role",
     ),
     (
-        "bootstrap-stack-not-qualified",
-        {"picturesocial:ci": {**DEV["picturesocial:ci"], "bootstrapStack": "dev"}},
-        'picturesocial:ci.bootstrapStack: "dev" must be a fully qualified stack name',
+        "runner-not-a-codebuild-project-name",
+        {"picturesocial:ci": {**DEV["picturesocial:ci"], "runner": "picturesocial runner"}},
+        'picturesocial:ci.runner: "picturesocial runner" must be the bootstrap runner\'s CodeBuild project name',
     ),
     ("ci-missing", {"picturesocial:ci": None}, "picturesocial:ci: is required"),
     (

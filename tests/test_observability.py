@@ -44,14 +44,15 @@ def test_the_four_container_insights_log_groups_exist_with_the_stacks_retention(
         }
 
 
-def test_the_addon_is_pinned_and_waits_for_its_log_groups_and_the_nodes(fixture_graph):
+def test_the_addon_is_pinned_and_waits_for_its_log_groups_the_nodes_and_coredns(fixture_graph):
     addon = observability_addon(fixture_graph)
     assert addon["inputs"]["addonVersion"] == "v6.7.0-eksbuild.1"
     groups = {
         r["urn"] for r in fixture_graph.of_type(LOG_GROUP) if "/containerinsights/" in r["inputs"]["name"]
     }
     nodes = {r["urn"] for r in fixture_graph.of_type(NODE_GROUP)}
-    assert len(groups) == 4 and groups | nodes <= set(addon["dependencies"])
+    (coredns,) = [a["urn"] for a in fixture_graph.of_type(ADDON) if a["inputs"]["addonName"] == "coredns"]
+    assert len(groups) == 4 and groups | nodes | {coredns} <= set(addon["dependencies"])
 
 
 def test_application_signals_stays_off_and_container_logs_on(fixture_graph):

@@ -94,6 +94,16 @@ def cloud(monkeypatch, tmp_path):
             Path="/aws-service-role/spot.amazonaws.com/",
             AssumeRolePolicyDocument="{}",
         )
+        # The bootstrap ran: its runner's Elastic IP, which the endpoint admits (picturesocial:ci.runner).
+        boto3.client("ec2", region_name=REGION).allocate_address(
+            Domain="vpc",
+            TagSpecifications=[
+                {
+                    "ResourceType": "elastic-ip",
+                    "Tags": [{"Key": "Name", "Value": "picturesocial-runner-small-egress"}],
+                }
+            ],
+        )
         # As the workflows run it: with the deploy role's credentials (picturesocial:ci.deployRoleArn).
         iam.create_role(RoleName="picturesocial-deploy", AssumeRolePolicyDocument="{}")
         credentials = boto3.client("sts", region_name=REGION).assume_role(
@@ -182,6 +192,7 @@ def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
         "account",
         "region",
         "AWS CLI",
+        "runner address",
         "image greeter:2.0.0",
         "image photos:3.1.0",
         "image thumbs:0.9.0",
@@ -191,6 +202,16 @@ def test_preflight_passes_when_everything_is_in_place(cloud, capsys):
     # moto has no EC2 Elastic IP quota: the documented fallback says so.
     assert report.status("quota: Elastic IPs") == "warn"
     assert "EC2 default" in {r[0]: r[2] for r in report.rows}["quota: Elastic IPs"]
+
+
+def test_preflight_fails_without_the_bootstrap_runners_address(cloud):
+    ec2 = cloud.client("ec2")
+    for address in ec2.describe_addresses()["Addresses"]:
+        ec2.release_address(AllocationId=address["AllocationId"])
+    report = preflight_check(cloud, preflight_tool.check_runner_address)
+    assert report.status("runner address") == "fail"
+    detail = {r[0]: r[2] for r in report.rows}["runner address"]
+    assert detail.startswith("no Elastic IP tagged Name=picturesocial-runner-small-egress: ")
 
 
 def test_another_identity_than_the_deploy_role_fails(cloud, monkeypatch):
@@ -273,9 +294,10 @@ def test_a_missing_repository_is_reported_as_created_by_this_deployment(cloud):
 @pytest.mark.parametrize("others, status", [(4, "warn"), (5, "fail")])
 def test_elastic_ip_headroom_at_the_exact_limit(cloud, others, status):
     # small needs one address (one NAT); the default quota is 5 (moto has no Service Quotas value: "warn" is
-    # the documented fallback's pass). 4 + 1 = 5 fits exactly, 5 + 1 does not.
+    # the documented fallback's pass). 4 + 1 = 5 fits exactly, 5 + 1 does not. The bootstrap runner's address
+    # (the fixture allocates it) is one of the others.
     ec2 = cloud.client("ec2")
-    for _ in range(others):
+    for _ in range(others - 1):
         ec2.allocate_address(Domain="vpc")
     report = preflight_check(cloud, QUOTAS)
     assert report.status("quota: Elastic IPs") == status

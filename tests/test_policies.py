@@ -487,7 +487,7 @@ def node_class(**changes) -> dict:
     return res("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "c", {"spec": spec})
 
 
-def github_role(name: str, condition: dict) -> dict:
+def github_role(name: str, condition: dict, role_name: str | None = None) -> dict:
     statement = {
         "Effect": "Allow",
         "Principal": {
@@ -496,12 +496,27 @@ def github_role(name: str, condition: dict) -> dict:
         "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": condition,
     }
-    return res(ROLE_TYPE, name, {"assumeRolePolicy": json.dumps({"Statement": [statement]})})
+    return res(
+        ROLE_TYPE,
+        name,
+        {
+            "assumeRolePolicy": json.dumps({"Statement": [statement]}),
+            "name": role_name or f"picturesocial-{name}",
+        },
+    )
 
 
 ROLE_TYPE = "aws:iam/role:Role"
 GH = "token.actions.githubusercontent.com"
 AUD = {f"{GH}:aud": "sts.amazonaws.com"}
+# What policy/config/bootstrap/prod.json says: the one repository, environment and deploy role of the account.
+GITHUB_TRUST = {
+    "github-oidc-trust-scoped": {
+        "repository": "example-org/picturesocial",
+        "deployEnvironment": "prod",
+        "deployRole": "picturesocial-deploy",
+    }
+}
 
 
 MORE_BAD_CASES = [
@@ -726,19 +741,19 @@ MORE_BAD_CASES = [
     (
         "github-oidc-trust-scoped",
         [github_role("r", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:example-org/*"}})],
-        {},
+        GITHUB_TRUST,
         "trusts GitHub under ['StringLike']",
     ),
     (
         "github-oidc-trust-scoped",
         [github_role("r", {"StringEquals": {f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}})],
-        {},
+        GITHUB_TRUST,
         "of any audience",
     ),
     (
         "github-oidc-trust-scoped",
         [github_role("r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/*:pull_request"}})],
-        {},
+        GITHUB_TRUST,
         "one repo:<owner>/<name> subject",
     ),
     (
@@ -751,8 +766,49 @@ MORE_BAD_CASES = [
                 "b", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/other:environment:prod"}}
             ),
         ],
-        {},
+        GITHUB_TRUST,
         "trust several repositories",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}}
+            )
+        ],
+        {},
+        "does not name the repository, deployEnvironment and deployRole",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:attacker/picturesocial:pull_request"}}
+            )
+        ],
+        GITHUB_TRUST,
+        "trusts 'attacker/picturesocial', not 'example-org/picturesocial'",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:environment:dev"}}
+            )
+        ],
+        GITHUB_TRUST,
+        "this account deploys environment 'prod' only",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "deploy",
+                {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}},
+            )
+        ],
+        GITHUB_TRUST,
+        "deploy role deploy trusts 'pull_request'",
     ),
     (
         "log-groups-have-retention",

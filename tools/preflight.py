@@ -117,6 +117,25 @@ def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
         )
 
 
+def check_runner_address(report: Report, aws: Aws, config: settings.Settings) -> None:
+    """The API endpoint admits the bootstrap runner's Elastic IP, which the program finds by its Name tag
+    (infra/cluster.py): exactly one must exist, or the preview fails on the lookup."""
+    tag = f"{config.stack.ci.runner}-egress"
+    addresses = aws.client("ec2").describe_addresses(Filters=[{"Name": "tag:Name", "Values": [tag]}])[
+        "Addresses"
+    ]
+    if len(addresses) == 1:
+        report.add("runner address", "pass", f"{addresses[0]['PublicIp']} (Elastic IP {tag})")
+    else:
+        found = "no Elastic IP" if not addresses else f"{len(addresses)} Elastic IPs"
+        report.add(
+            "runner address",
+            "fail",
+            f"{found} tagged Name={tag}: the API endpoint admits exactly one; bootstrap this account first "
+            '(bootstrap/, README "One-time setup") or fix picturesocial:ci.runner',
+        )
+
+
 def check_aws_cli(report: Report) -> None:
     """Every kubeconfig of the stack runs `aws eks get-token`; pulumi-eks checks for the CLI as well."""
     path = shutil.which("aws")
@@ -320,6 +339,7 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     report = Report(f"preflight {config.stack.stack}")
     check_identity(report, aws, config)
     check_aws_cli(report)
+    check_runner_address(report, aws, config)
     check_kubernetes(report, aws.client("eks"), config)
     check_karpenter(report, aws.client("iam"), aws.client("ssm"), config)
     check_images(report, aws, config)

@@ -121,6 +121,18 @@ class FakeCloud(pulumi.runtime.Mocks):
                 + f"/{_digest('listener', load_balancer, str(port))}"
             )
             return {"id": arn, "arn": arn, "loadBalancerArn": load_balancer, "port": port, "protocol": "TCP"}
+        if token == "aws:ec2/getElasticIp:getElasticIp":
+            # The bootstrap runner's egress address, looked up by its Name tag (infra/cluster.py).
+            key = json.dumps(args.args.get("tags") or {}, sort_keys=True)
+            octets = [int(_digest(f"eip{i}", key, length=2), 16) for i in range(3)]
+            address = self._fake("3.{}.{}.{}".format(*octets))
+            allocation = self._fake(f"eipalloc-{_digest('eipalloc', key)}")
+            return {
+                "id": allocation,
+                "publicIp": address,
+                "domain": "vpc",
+                "tags": args.args.get("tags") or {},
+            }
         # An invoke the fake cloud does not know must fail loudly, never return an empty answer.
         raise NotImplementedError(
             f"the offline engine has no answer for invoke {token}; add it to tools/offline/cloud.py"
@@ -135,8 +147,6 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self._fake(f"{_digest(identity, length=8)}-provider-{name}"), inputs
         if typ.startswith("kubernetes:"):
             return self._kubernetes(typ, name, inputs)
-        if typ == "pulumi:pulumi:StackReference":
-            return self._stack_reference(args.resource_id or inputs.get("name", name))
         if typ == "eks:index:Cluster":
             return self._eks_cluster(name, inputs, identity)
         if typ.startswith("aws:"):
@@ -229,17 +239,6 @@ class FakeCloud(pulumi.runtime.Mocks):
             arn, rid = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{physical}", physical
         out.update(id=rid, arn=self._fake(arn))
         return rid, out
-
-    def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
-        """A referenced stack's outputs, as the backend would answer: the ones the program reads from the
-        bootstrap stack (bootstrap/__main__.py exports them; tests/test_bootstrap.py keeps the two in
-        step)."""
-        address = self._fake(
-            f"3.{int(_digest('eip', stack, length=2), 16)}.{int(_digest('eip2', stack, length=2), 16)}"
-            f".{int(_digest('eip3', stack, length=2), 16)}"
-        )
-        outputs = {"runnerEgressCidr": f"{address}/32"}
-        return stack, {"name": stack, "outputs": outputs, "secretOutputNames": []}
 
     def _eks_cluster(self, name: str, inputs: dict[str, Any], identity: str) -> tuple[str, dict[str, Any]]:
         cluster_name = inputs.get("name") or name

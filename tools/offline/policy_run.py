@@ -82,8 +82,13 @@ def reporter(violations: list[Violation], policy: str, urn: str | None) -> Calla
     return report
 
 
+# Each project's stacks have their policy config in a folder of their own (the platform's at the top).
+PROJECT_CONFIG_DIRS = {"picturesocial-bootstrap": CONFIG_DIR / "bootstrap"}
+
+
 def run(graph: Graph, policies: list, config: dict[str, dict[str, Any]] | None = None) -> list[Violation]:
-    config = stack_policy_config(graph.stack) if config is None else config
+    if config is None:
+        config = stack_policy_config(graph.stack, PROJECT_CONFIG_DIRS.get(graph.project, CONFIG_DIR))
     violations: list[Violation] = []
     resources = policy_resources(graph)
     for policy in policies:
