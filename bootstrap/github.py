@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.config import GITHUB_OIDC, SECRETS_KEY_ALIAS, BootstrapSettings
+from infra.iam_documents import STS_AUDIENCE, web_identity_trust
 
-AUDIENCE = "sts.amazonaws.com"
 # configure-aws-credentials exports one session's credentials for the whole job: a preview fits in an hour; a
 # deploy gets two (a Kubernetes upgrade rolls every node group), the job's 90-minute timeout inside it.
 PREVIEW_SESSION_SECONDS, DEPLOY_SESSION_SECONDS = 3600, 7200
@@ -32,21 +32,7 @@ ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 def trust(provider_arn: str, subject: str) -> str:
     """Exactly one subject of the one repository, and only tokens minted for STS: StringEquals, no
     wildcard."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{GITHUB_OIDC}:aud": AUDIENCE, f"{GITHUB_OIDC}:sub": subject}
-                    },
-                }
-            ],
-        }
-    )
+    return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
 
 
 def boundary_document(settings: BootstrapSettings) -> str:
@@ -183,7 +169,7 @@ class GithubAccess(pulumi.ComponentResource):
         protected = pulumi.ResourceOptions(parent=self, protect=True)
         # One per account and URL. AWS validates GitHub's tokens against its own trusted CAs: no thumbprint.
         self.provider = aws.iam.OpenIdConnectProvider(
-            "github", url=f"https://{GITHUB_OIDC}", client_id_lists=[AUDIENCE], opts=protected
+            "github", url=f"https://{GITHUB_OIDC}", client_id_lists=[STS_AUDIENCE], opts=protected
         )
         self.preview_role = aws.iam.Role(
             "preview",

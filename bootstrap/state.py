@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.config import SECRETS_KEY_ALIAS, BootstrapSettings
-from infra.iam_documents import account_administers_the_key, bucket_tls_only
+from infra.buckets import private_bucket
+from infra.iam_documents import account_administers_the_key
 
 
 class StateBackend(pulumi.ComponentResource):
@@ -65,42 +66,8 @@ class StateBackend(pulumi.ComponentResource):
         )
         aws.kms.Alias("secrets", name=SECRETS_KEY_ALIAS, target_key_id=self.key.key_id, opts=child)
 
-        self.bucket = aws.s3.Bucket(
-            "state", bucket=settings.state_bucket, force_destroy=False, opts=protected
-        )
-        aws.s3.BucketVersioning(
-            "state",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            "state",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            "state",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            "state",
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(bucket_tls_only),
-            opts=child,
+        self.bucket = private_bucket(
+            "state", settings.state_bucket, protect=True, parent=self, kms_key_arn=self.key.arn
         )
         # Every `pulumi up` writes a new version of each checkpoint: keep 90 days of history, not all of it.
         aws.s3.BucketLifecycleConfiguration(

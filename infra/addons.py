@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from infra.context import ClusterContext
 from infra.irsa import service_account_role
 from settings import addons
-from settings.addons import Chart
+from settings.addons import Chart, ManagedAddon
 from settings.models import ClusterSettings
 
 POLICIES = Path(__file__).parent / "policies"
@@ -64,18 +64,25 @@ def policy_document(file: str, context: ClusterContext, **extra: pulumi.Input[st
     return pulumi.Output.all(**variables).apply(lambda values: template.substitute(values))
 
 
-def chart_role(name: str, chart: Chart, parent: pulumi.Resource, context: ClusterContext) -> aws.iam.Role:
-    """The IAM role of a chart's service account (IRSA, docs/decisions/0007): its inline policy from
-    infra/policies/. ``name`` is the role's logical name, part of its identity."""
-    if not (chart.service_account and chart.policy_file):
-        raise ValueError(f"{chart.name} declares no AWS identity in settings/addons.py")
+def addon_role(
+    name: str,
+    addon: Chart | ManagedAddon,
+    parent: pulumi.Resource,
+    context: ClusterContext,
+    **scopes: pulumi.Input[str],
+) -> aws.iam.Role:
+    """The IAM role of an add-on's service account (IRSA, docs/decisions/0007): its inline policy from
+    infra/policies/, with ``scopes`` filled in besides the cluster's. ``name`` is the role's logical name,
+    part of its identity."""
+    if not (addon.namespace and addon.service_account and addon.policy_file):
+        raise ValueError(f"{addon.name} declares no AWS identity in settings/addons.py")
     return service_account_role(
         name,
         oidc_provider_arn=context.oidc_provider_arn,
         oidc_provider_url=context.oidc_provider_url,
-        namespace=chart.namespace,
-        service_account=chart.service_account,
-        policy=policy_document(chart.policy_file, context),
+        namespace=addon.namespace,
+        service_account=addon.service_account,
+        policy=policy_document(addon.policy_file, context, **scopes),
         parent=parent,
     )
 
@@ -124,7 +131,7 @@ class HelmAddon(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(self.type_token, name, None, opts)
-        role = chart_role(self.role_name, self.chart, self, context) if self.role_name else None
+        role = addon_role(self.role_name, self.chart, self, context) if self.role_name else None
         self.release = helm_release(self.chart, self, context, values=self.values(context, role), needs=needs)
         self.register_outputs({"roleArn": role.arn} if role else {})
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.buckets import private_bucket
 from infra.context import Environment
-from infra.iam_documents import bucket_tls_only
 from settings.catalog import Catalog
 
 
@@ -35,47 +35,12 @@ class DataStores(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("picturesocial:infra:DataStores", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         names, protect = environment.names, environment.protect
         stateful = pulumi.ResourceOptions(parent=self, protect=protect)
 
         self.buckets = {}
         for key in sorted(catalog.buckets):
-            bucket = aws.s3.Bucket(key, bucket=names.bucket(key), force_destroy=not protect, opts=stateful)
-            aws.s3.BucketPublicAccessBlock(
-                key,
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-                opts=child,
-            )
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                key,
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="aws:kms"
-                        ),
-                        bucket_key_enabled=True,
-                    )
-                ],
-                opts=child,
-            )
-            aws.s3.BucketVersioning(
-                key,
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=child,
-            )
-            aws.s3.BucketPolicy(
-                key,
-                bucket=bucket.id,
-                policy=bucket.arn.apply(bucket_tls_only),
-                opts=child,
-            )
+            bucket = private_bucket(key, names.bucket(key), protect=protect, parent=self)
             self.buckets[key] = bucket
 
         self.tables = {}

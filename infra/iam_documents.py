@@ -10,6 +10,22 @@ def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+STS_AUDIENCE = "sts.amazonaws.com"
+
+
+def web_identity_trust(provider_arn: str, issuer: str, subject: str) -> str:
+    """A role's trust policy for one subject of an OIDC issuer (an EKS cluster's service account, a GitHub
+    workflow): exactly that subject, and only tokens minted for STS (CIS EKS 5.2.1), with StringEquals."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": STS_AUDIENCE}},
+        }
+    )
+
+
 def service_may_assume(service: str, condition: dict[str, Any] | None = None) -> str:
     """A role's trust policy for one AWS service principal (``ec2.amazonaws.com``, ...)."""
     statement: dict[str, Any] = {

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam_documents import web_identity_trust
+
 
 def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: str, service_account: str) -> str:
+    """Exactly this service account of this cluster's issuer."""
     issuer = oidc_provider_url.removeprefix("https://")
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    # Exactly this service account, and only tokens minted for STS (CIS 5.2.1).
-                    "Condition": {
-                        "StringEquals": {
-                            f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                            f"{issuer}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        }
+    return web_identity_trust(
+        oidc_provider_arn, issuer, f"system:serviceaccount:{namespace}:{service_account}"
     )
 
 

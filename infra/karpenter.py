@@ -16,10 +16,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.addons import helm_release, policy_document
+from infra.addons import addon_role, helm_release
 from infra.context import ClusterContext
 from infra.iam_documents import deny_insecure_transport, document, service_may_assume
-from infra.irsa import service_account_role
 from infra.node_groups import NODE_POLICIES
 from settings import StackSettings, addons, karpenter
 from settings.karpenter import DISCOVERY_TAG, KarpenterSettings
@@ -144,17 +143,8 @@ class Karpenter(pulumi.ComponentResource):
         # -- the controller --
         crds_chart = dataclasses.replace(addons.KARPENTER_CRDS, version=settings.version)
         chart = dataclasses.replace(addons.KARPENTER, version=settings.version)
-        assert chart.service_account and chart.policy_file
-        role = service_account_role(
-            "controller",
-            oidc_provider_arn=context.oidc_provider_arn,
-            oidc_provider_url=context.oidc_provider_url,
-            namespace=chart.namespace,
-            service_account=chart.service_account,
-            policy=policy_document(
-                chart.policy_file, context, QUEUE_ARN=self.queue.arn, NODE_ROLE_ARN=node_role_arn
-            ),
-            parent=self,
+        role = addon_role(
+            "controller", chart, self, context, QUEUE_ARN=self.queue.arn, NODE_ROLE_ARN=node_role_arn
         )
         crds = helm_release(crds_chart, self, context, values={}, needs=needs)
         self.release = helm_release(

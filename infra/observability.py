@@ -17,11 +17,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.addons import policy_document
+from infra.addons import addon_role
 from infra.context import ClusterContext, Environment
 from infra.edge import PublicEdge, PublicRoute
 from infra.iam_documents import account_administers_the_key
-from infra.irsa import service_account_role
 from settings import Api, addons
 from settings.models import ClusterSettings, ObservabilitySettings
 
@@ -65,7 +64,6 @@ class ContainerInsights(pulumi.ComponentResource):
         super().__init__("picturesocial:infra:ContainerInsights", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         addon = addons.CLOUDWATCH_OBSERVABILITY
-        assert addon.namespace and addon.service_account and addon.policy_file
         self.log_groups = {
             kind: aws.cloudwatch.LogGroup(
                 kind,
@@ -75,15 +73,7 @@ class ContainerInsights(pulumi.ComponentResource):
             )
             for kind in LOG_KINDS
         }
-        role = service_account_role(
-            "cloudwatch-agent",
-            oidc_provider_arn=context.oidc_provider_arn,
-            oidc_provider_url=context.oidc_provider_url,
-            namespace=addon.namespace,
-            service_account=addon.service_account,
-            policy=policy_document(addon.policy_file, context),
-            parent=self,
-        )
+        role = addon_role("cloudwatch-agent", addon, self, context)
         # A DaemonSet and an operator with a webhook: created once nodes run and CoreDNS answers, like the
         # other compute add-ons (settings/addons.py phase "compute").
         self.addon = aws.eks.Addon(
