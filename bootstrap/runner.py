@@ -12,10 +12,11 @@ import pulumi_aws as aws
 from bootstrap.config import BootstrapSettings
 from infra.iam_documents import service_may_assume
 
-# CodeBuild's standard Ubuntu image (CodeBuild user guide, "Docker images provided by CodeBuild": standard:7.0
-# is Ubuntu 22.04). Ubuntu, because actions/setup-python ships its Pythons for Ubuntu and not for Amazon Linux
+# CodeBuild's newest standard Ubuntu image: standard:8.0, Ubuntu 24.04 (aws/aws-codebuild-docker-images
+# ubuntu/standard/8.0, released with PR 811 in April 2026; CodeBuild user guide, "Docker images provided by
+# CodeBuild"). Ubuntu, because actions/setup-python ships its Pythons for Ubuntu and not for Amazon Linux
 # (actions/setup-python issues 460 and 750).
-IMAGE = "aws/codebuild/standard:7.0"
+IMAGE = "aws/codebuild/standard:8.0"
 LOG_RETENTION_DAYS = 30
 
 

@@ -177,7 +177,7 @@ def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_grap
     private = one(graph, "aws:ec2/subnet:Subnet", "private")
     assert project["vpcConfig"]["subnets"] == [private["id"]]
     # Ubuntu: actions/setup-python has no Pythons for Amazon Linux.
-    assert project["environment"]["image"] == "aws/codebuild/standard:7.0"
+    assert project["environment"]["image"] == "aws/codebuild/standard:8.0"
     # Created after the inline policy that lets CodeBuild describe the VPC (checked at creation).
     permissions = one(graph, "aws:iam/rolePolicy:RolePolicy", "service-role")
     assert permissions["urn"] in one(graph, "aws:codebuild/project:Project", "runner")["dependencies"]

@@ -141,3 +141,20 @@ def test_the_gate_check_sees_a_swallowed_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "WORKFLOWS", [broken])
     with pytest.raises(AssertionError):
         test_no_gate_can_be_ignored()
+
+
+def test_every_action_is_a_node_24_major():
+    # Node 20 left GitHub's runners on 2026-09-16: an action still declaring it fails the job. The majors
+    # below are the Node 24 releases (sources in each workflow's header), written out.
+    used = {
+        line.split("uses:", 1)[1].strip()
+        for path in (ROOT / ".github" / "workflows").glob("*.yml")
+        for line in path.read_text().splitlines()
+        if "uses:" in line and not line.strip().startswith("#") and "@" in line
+    }
+    assert used == {
+        "actions/checkout@v6",
+        "actions/setup-python@v6",
+        "aws-actions/configure-aws-credentials@v6",
+        "pulumi/actions@v7",
+    }
