@@ -47,7 +47,7 @@ class Runner(pulumi.ComponentResource):
             opts=pulumi.InvokeOptions(parent=self, provider=aws_provider),
         ).names[0]
 
-        # Protected like every VPC (policy/baseline.py STATEFUL): deleting it takes the egress address's NAT.
+        # Protected like every VPC (policy/baseline STATEFUL): deleting it takes the egress address's NAT.
         vpc = aws.ec2.Vpc(
             "vpc", cidr_block=str(settings.runner_cidr), enable_dns_support=True, enable_dns_hostnames=True,
             tags={"Name": runner}, opts=pulumi.ResourceOptions(parent=self, protect=True),

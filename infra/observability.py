@@ -319,7 +319,7 @@ class Alarms(pulumi.ComponentResource):
                     ],
                 }
             ),
-            # Every KMS key is guarded (policy/baseline.py STATEFUL): a deleted key cannot be brought back.
+            # Every KMS key is guarded (policy/baseline STATEFUL): a deleted key cannot be brought back.
             opts=pulumi.ResourceOptions(parent=self, protect=environment.protect),
         )
         aws.kms.Alias("alarms", name=names.alarm_key_alias, target_key_id=key.key_id, opts=child)

@@ -1,4 +1,4 @@
-"""The Picturesocial baseline policy pack. Only assembles the pack: the rules are in baseline.py.
+"""The Picturesocial baseline policy pack. Only assembles the pack: the rules are in baseline/.
 
 pulumi preview --policy-pack policy --policy-pack-config policy/config/<stack>.json
 """

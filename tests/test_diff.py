@@ -183,7 +183,7 @@ def test_diff_against_a_git_ref_synthesizes_both_sides():
     assert lines[-1].endswith("unchanged") and " to create, " in lines[-1]
 
 
-# The guard's one stateful set (policy/baseline.py STATEFUL), written out: a test reading it from the code
+# The guard's one stateful set (policy/baseline STATEFUL), written out: a test reading it from the code
 # would pass whatever the set held.
 STATEFUL = [
     "aws:ec2/vpc:Vpc",

@@ -1,4 +1,4 @@
-"""The CrossGuard baseline (policy/baseline.py) over every stack, and over a bad case per policy so that
+"""The CrossGuard baseline (policy/baseline/) over every stack, and over a bad case per policy so that
 no policy can be silently inert."""
 
 from __future__ import annotations
@@ -908,8 +908,10 @@ RULES = {
 
 
 def branches(function: str) -> int:
-    tree = ast.parse((ROOT / "policy" / "baseline.py").read_text())
-    node = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function)
+    trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "policy" / "baseline").glob("*.py"))]
+    node = next(
+        n for tree in trees for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function
+    )
     return sum(
         isinstance(n, ast.Yield) or (isinstance(n, ast.Call) and getattr(n.func, "id", "") == "report")
         for n in ast.walk(node)

@@ -6,7 +6,7 @@
 Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it, and what was
 replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` (secrets masked).
 A replaced resource gets new ids in the offline engine, so everything whose replace-forcing inputs point at it
-is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline.py
+is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline
 STATEFUL) would be replaced or deleted, or a cluster's Kubernetes version would skip a minor version or go
 down (EKS can do neither), and its URN is not acknowledged with --allow; 2 when a graph cannot be produced; 0
 otherwise. The base side is synthesized without the Kubernetes support check (settings/kubernetes.py).

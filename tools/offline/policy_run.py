@@ -1,4 +1,4 @@
-"""Runs the CrossGuard policies (policy/baseline.py) over an offline graph, as the analyzer would over a
+"""Runs the CrossGuard policies (policy/baseline/) over an offline graph, as the analyzer would over a
 plan: every resource through the resource policies, the whole stack through the stack policies.
 
 The policy configuration is the same file `pulumi preview --policy-pack-config` takes
