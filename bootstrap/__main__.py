@@ -40,6 +40,7 @@ runner = Runner("runner", settings, aws_provider=provider, opts=on_aws)
 
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)
+pulumi.export("workloadBoundaryArn", github.workload_boundary.arn)
 pulumi.export("backendUrl", state.bucket.id.apply(lambda bucket: f"s3://{bucket}"))
 pulumi.export("secretsProvider", f"awskms://{bootstrap_config.SECRETS_KEY_ALIAS}?region={settings.region}")
 pulumi.export("runnerProject", settings.runner_project)

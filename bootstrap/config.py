@@ -34,6 +34,13 @@ ManagedPolicyArn = Annotated[
         "a managed policy ARN such as arn:aws:iam::aws:policy/AWSBillingReadOnlyAccess",
     ),
 ]
+# IAM user guide, "IAM object quotas": a role name is up to 64 characters of letters, digits and +=,.@_-.
+RoleName = Annotated[
+    str,
+    matching(
+        r"[\w+=,.@-]{1,64}", "an IAM role name (up to 64 letters, digits and +=,.@_-), such as platform-admin"
+    ),
+]
 
 
 class BootstrapSettings(Model):
@@ -58,6 +65,14 @@ class BootstrapSettings(Model):
         [],
         alias="bootstrap:previewPermissions",
         description="extra read-only managed policies for the preview role",
+    )
+    admin_roles: list[RoleName] = Field(
+        # AWS Organizations creates this role, with AdministratorAccess, in every account it creates
+        # (Organizations user guide, "Accessing a member account that has a management account access role").
+        ["OrganizationAccountAccessRole"],
+        alias="bootstrap:adminRoles",
+        description="the roles the account's administrators use (platform-admin, break-glass, ...): no "
+        "bounded role may change their trust or policies, pass or delete them",
     )
     runner_connection_authorized: bool = Field(
         False,

@@ -11,17 +11,21 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from bootstrap.config import GITHUB_OIDC, SECRETS_KEY_ALIAS, BootstrapSettings
+from bootstrap.boundaries import (
+    BOUNDARY_PATH,
+    DEPLOY_BOUNDARY,
+    DEPLOY_ROLE,
+    PREVIEW_ROLE,
+    WORKLOAD_BOUNDARY,
+    deploy_boundary_document,
+    workload_boundary_document,
+)
+from bootstrap.config import GITHUB_OIDC, BootstrapSettings
 from infra.iam_documents import STS_AUDIENCE, web_identity_trust
 
 # configure-aws-credentials exports one session's credentials for the whole job: a preview fits in an hour; a
 # deploy gets two (a Kubernetes upgrade rolls every node group), the job's 90-minute timeout inside it.
 PREVIEW_SESSION_SECONDS, DEPLOY_SESSION_SECONDS = 3600, 7200
-PREVIEW_ROLE, DEPLOY_ROLE = "picturesocial-preview", "picturesocial-deploy"
-BOUNDARY = "picturesocial-deploy-boundary"
-# IAM path of permissions boundaries: documents that cap what a role's policies allow and grant nothing
-# themselves (the policy pack reads grants, not boundaries, by this path).
-BOUNDARY_PATH = "/boundaries/"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 # What `pulumi up` of the platform creates spans EC2, EKS, IAM, KMS, ECR, S3, DynamoDB, SQS, EventBridge,
 # CloudWatch, SNS, API Gateway and Route 53: an explicit list would be most of AWS and drift with every
@@ -35,133 +39,13 @@ def trust(provider_arn: str, subject: str) -> str:
     return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
 
 
-def boundary_document(settings: BootstrapSettings) -> str:
-    """Everything the attached policies allow, except changing what the bootstrap owns: the state bucket's
-    configuration and old versions, the secrets key and its alias, the OIDC provider, the two roles, this
-    boundary, and the runner."""
-    account, region = settings.account_id, settings.region
-    bucket = f"arn:aws:s3:::{settings.state_bucket}"
-    identities = [
-        f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}",
-        f"arn:aws:iam::{account}:role/{PREVIEW_ROLE}",
-        f"arn:aws:iam::{account}:role/{DEPLOY_ROLE}",
-        f"arn:aws:iam::{account}:role/{settings.runner_project}",
-        f"arn:aws:iam::{account}:policy{BOUNDARY_PATH}{BOUNDARY}",
-    ]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "CapNothingElse", "Effect": "Allow", "Action": "*", "Resource": "*"},
-                {
-                    "Sid": "KeepTheStateBucket",
-                    "Effect": "Deny",
-                    "Action": [
-                        "s3:DeleteBucket",
-                        "s3:DeleteBucketPolicy",
-                        "s3:PutBucketPolicy",
-                        "s3:PutBucketAcl",
-                        "s3:PutBucketVersioning",
-                        "s3:PutEncryptionConfiguration",
-                        "s3:PutLifecycleConfiguration",
-                        "s3:PutBucketPublicAccessBlock",
-                        "s3:PutBucketOwnershipControls",
-                        "s3:PutBucketRequestPayment",
-                        "s3:PutReplicationConfiguration",
-                        "s3:PutBucketObjectLockConfiguration",
-                        "s3:DeleteObjectVersion",
-                    ],
-                    "Resource": [bucket, f"{bucket}/*"],
-                },
-                {
-                    "Sid": "KeepTheSecretsKey",
-                    "Effect": "Deny",
-                    "Action": [
-                        "kms:ScheduleKeyDeletion",
-                        "kms:DisableKey",
-                        "kms:PutKeyPolicy",
-                        "kms:DisableKeyRotation",
-                        "kms:CreateGrant",
-                    ],
-                    "Resource": "*",
-                    "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": SECRETS_KEY_ALIAS}},
-                },
-                {
-                    "Sid": "KeepTheSecretsKeyAlias",
-                    "Effect": "Deny",
-                    "Action": ["kms:DeleteAlias", "kms:UpdateAlias"],
-                    "Resource": f"arn:aws:kms:{region}:{account}:{SECRETS_KEY_ALIAS}",
-                },
-                {
-                    "Sid": "KeepTheIdentities",
-                    "Effect": "Deny",
-                    "Action": [
-                        "iam:Add*",
-                        "iam:Attach*",
-                        "iam:Create*",
-                        "iam:Delete*",
-                        "iam:Detach*",
-                        "iam:PassRole",
-                        "iam:Put*",
-                        "iam:Remove*",
-                        "iam:SetDefaultPolicyVersion",
-                        "iam:Tag*",
-                        "iam:Untag*",
-                        "iam:Update*",
-                    ],
-                    "Resource": identities,
-                },
-                {
-                    "Sid": "KeepTheRunner",
-                    "Effect": "Deny",
-                    "Action": ["codebuild:Create*", "codebuild:Delete*", "codebuild:Update*"],
-                    "Resource": f"arn:aws:codebuild:{region}:{account}:project/{settings.runner_project}",
-                },
-                {
-                    # The address every cluster's endpoint admits (docs/decisions/0009), and its NAT gateway.
-                    "Sid": "KeepTheRunnerAddress",
-                    "Effect": "Deny",
-                    "Action": [
-                        "ec2:ReleaseAddress",
-                        "ec2:DisassociateAddress",
-                        "ec2:DeleteNatGateway",
-                        "ec2:CreateTags",
-                        "ec2:DeleteTags",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:ResourceTag/Name": [
-                                f"{settings.runner_project}-egress",
-                                settings.runner_project,
-                            ]
-                        }
-                    },
-                },
-                {
-                    # The platform creates roles, never users: no long-lived credentials from a deploy.
-                    "Sid": "NoLongLivedCredentials",
-                    "Effect": "Deny",
-                    "Action": [
-                        "iam:CreateUser",
-                        "iam:CreateAccessKey",
-                        "iam:CreateLoginProfile",
-                        "iam:UpdateLoginProfile",
-                        "iam:CreateServiceSpecificCredential",
-                    ],
-                    "Resource": "*",
-                },
-            ],
-        }
-    )
-
-
 class GithubAccess(pulumi.ComponentResource):
     """The OIDC provider, the deploy role's boundary, and the two roles the workflows assume."""
 
     provider: aws.iam.OpenIdConnectProvider
     preview_role: aws.iam.Role
     deploy_role: aws.iam.Role
+    workload_boundary: aws.iam.Policy
 
     def __init__(self, name: str, settings: BootstrapSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("picturesocial:bootstrap:GithubAccess", name, None, opts)
@@ -188,10 +72,21 @@ class GithubAccess(pulumi.ComponentResource):
             )
         boundary = aws.iam.Policy(
             "deploy-boundary",
-            name=BOUNDARY,
+            name=DEPLOY_BOUNDARY,
             path=BOUNDARY_PATH,
             description="What picturesocial-deploy may never change: the bootstrap of its account",
-            policy=boundary_document(settings),
+            policy=deploy_boundary_document(settings),
+            opts=protected,
+        )
+        # The only boundary the deploy role may give a role (docs/decisions/0018): the platform's stacks
+        # name it in picturesocial:ci.permissionsBoundaryArn.
+        self.workload_boundary = aws.iam.Policy(
+            "workload-boundary",
+            name=WORKLOAD_BOUNDARY,
+            path=BOUNDARY_PATH,
+            description="The most any role of the picturesocial stacks may do: no IAM administration, "
+            "nothing of the bootstrap",
+            policy=workload_boundary_document(settings),
             opts=protected,
         )
         self.deploy_role = aws.iam.Role(
@@ -207,5 +102,9 @@ class GithubAccess(pulumi.ComponentResource):
             "deploy-administrator", role=self.deploy_role.name, policy_arn=ADMINISTRATOR, opts=child
         )
         self.register_outputs(
-            {"previewRoleArn": self.preview_role.arn, "deployRoleArn": self.deploy_role.arn}
+            {
+                "previewRoleArn": self.preview_role.arn,
+                "deployRoleArn": self.deploy_role.arn,
+                "workloadBoundaryArn": self.workload_boundary.arn,
+            }
         )

@@ -83,6 +83,7 @@ def addon_role(
         namespace=addon.namespace,
         service_account=addon.service_account,
         policy=policy_document(addon.policy_file, context, **scopes),
+        permissions_boundary=context.environment.permissions_boundary,
         parent=parent,
     )
 

@@ -8,6 +8,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from infra.context import Environment
+from infra.iam_documents import service_may_assume
 from infra.network import Network
 from settings.models import CiSettings, ClusterSettings
 
@@ -19,6 +20,19 @@ CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolic
 # pulumi-eks runs the VPC CNI at DEBUG for both the daemon and the plugin unless told otherwise
 # (nodejs/eks/addons/cni-addon.ts computeEnv); the plugin's level has no typed option, only the add-on's env.
 CNI_LOG_LEVEL = "INFO"
+# The managed policy pulumi-eks attaches to the service role it would create (nodejs/eks/cluster/cluster.ts,
+# `managedPolicies = ["AmazonEKSClusterPolicy"]` without auto mode).
+EKS_CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+
+
+def pulumi_eks_child(cluster_urn: str, path: str, name: str) -> str:
+    """The URN a child of the pulumi-eks component had (``path``: its type chain below eks:index:Cluster):
+    the alias that keeps a role pulumi-eks created when this program takes it over."""
+    prefix, _, rest = cluster_urn.partition("::")
+    project, _, rest = rest.partition("::")
+    # The engine leaves the root stack out of a URN's type chain (the mock engine puts it in).
+    parent_type = rest.partition("::")[0].removeprefix("pulumi:pulumi:Stack$")
+    return f"{prefix}::{project}::{parent_type}$eks:index:Cluster${path}::{name}"
 
 
 class Cluster(pulumi.ComponentResource):
@@ -75,6 +89,47 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The cluster's service role, created here so that it carries the workload boundary
+        # (docs/decisions/0018): left to pulumi-eks, its ServiceRole component creates `<name>-eksRole-role`
+        # with no way to set one (pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts, `if (!args.serviceRole)`;
+        # nodejs/eks/servicerole.ts). The same trust and policy as that role, and the aliases of that role and
+        # its attachment (`<name>-eksRole-<sha1(policy ARN)[:8]>`): an existing cluster keeps its role (the
+        # cluster's roleArn forces a replacement) and its policy is never detached.
+        own_urn = self.urn
+        service_role = aws.iam.Role(
+            "service-role",
+            description=f"EKS service role of {cluster_name}",
+            assume_role_policy=service_may_assume("eks.amazonaws.com"),
+            permissions_boundary=environment.permissions_boundary,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                aliases=[
+                    own_urn.apply(
+                        lambda urn: pulumi_eks_child(
+                            urn, "eks:index:ServiceRole$aws:iam/role:Role", "eks-eksRole-role"
+                        )
+                    )
+                ],
+            ),
+        )
+        service_role_policy = aws.iam.RolePolicyAttachment(
+            "service-role",
+            role=service_role.name,
+            policy_arn=EKS_CLUSTER_POLICY,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                aliases=[
+                    own_urn.apply(
+                        lambda urn: pulumi_eks_child(
+                            urn,
+                            "eks:index:ServiceRole$aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                            "eks-eksRole-4b490823",
+                        )
+                    )
+                ],
+            ),
+        )
+
         addons = settings.addons
         access_entries = {
             # Keyed by the role's name, not its position: adding an admin never renames another entry.
@@ -118,8 +173,12 @@ class Cluster(pulumi.ComponentResource):
             authentication_mode=eks.AuthenticationMode.API,
             access_entries=access_entries,
             create_oidc_provider=True,
-            # Managed node groups are created by infra/node_groups.py with our own launch template.
+            service_role=service_role,
+            # Managed node groups are created by infra/node_groups.py with our own launch template; no
+            # instance role either (pulumi-eks would create `<name>-instanceRole`, unbounded, with
+            # create_instance_role true or a default node group: cluster.ts `args.createInstanceRole ||`).
             skip_default_node_group=True,
+            create_instance_role=False,
             # Without self-managed nodes, pulumi-eks' extra security groups would be a second SG
             # tagged for the cluster on every node and break the load balancer controller.
             skip_default_security_groups=True,
@@ -136,7 +195,10 @@ class Cluster(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             deletion_protection=settings.deletion_protection,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=settings.support_type),
-            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[log_group]),
+            # EKS checks the role's policy when the cluster is created: attached first.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protect, depends_on=[log_group, service_role_policy]
+            ),
         )
 
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)

@@ -26,6 +26,8 @@ class Environment:
     account_id: str
     tags: dict[str, str]
     protect: bool
+    # The bootstrap's workload boundary: every IAM role of the stack carries it (docs/decisions/0018).
+    permissions_boundary: str
     aws_provider: aws.Provider
     eks_provider: eks.Provider
 
@@ -37,6 +39,7 @@ class Environment:
             account_id=settings.account_id,
             tags=settings.tags,
             protect=settings.protect,
+            permissions_boundary=settings.ci.permissions_boundary_arn,
             aws_provider=aws_provider,
             eks_provider=eks_provider,
         )

@@ -24,11 +24,13 @@ def service_account_role(
     namespace: str,
     service_account: str,
     policy: pulumi.Input[str],
+    permissions_boundary: str,
     parent: pulumi.Resource,
 ) -> aws.iam.Role:
     role = aws.iam.Role(
         name,
         description=f"IRSA role of {namespace}/{service_account}",
+        permissions_boundary=permissions_boundary,
         assume_role_policy=pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
             lambda args: trust_policy(args[0], args[1], namespace, service_account)
         ),

@@ -78,6 +78,7 @@ class Karpenter(pulumi.ComponentResource):
             name=names.karpenter_node_role,
             description=f"Nodes Karpenter launches for {cluster}",
             assume_role_policy=service_may_assume("ec2.amazonaws.com"),
+            permissions_boundary=environment.permissions_boundary,
             opts=child,
         )
         for key, arn in NODE_POLICIES.items():

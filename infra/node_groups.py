@@ -50,6 +50,7 @@ class NodeGroups(pulumi.ComponentResource):
         self.node_role = aws.iam.Role(
             "node-role",
             assume_role_policy=service_may_assume("ec2.amazonaws.com"),
+            permissions_boundary=environment.permissions_boundary,
             opts=child,
         )
         attachments = [

@@ -166,6 +166,15 @@ RoleArn = Annotated[
         "an IAM role ARN: arn:aws:iam::<12-digit account>:role/<name>",
     ),
 ]
+# The workload boundary the bootstrap creates (bootstrap/boundaries.py): a customer managed policy under the
+# /boundaries/ path, the only boundary the deploy role may give a role (docs/decisions/0018).
+BoundaryArn = Annotated[
+    str,
+    matching(
+        r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/boundaries/[\w+=,.@-]+",
+        "an IAM policy ARN under the /boundaries/ path: arn:aws:iam::<12-digit account>:policy/boundaries/<name>",
+    ),
+]
 # bootstrap/config.py names the runner `picturesocial-runner-<environment>`; a CodeBuild project name.
 RunnerName = Annotated[
     str,
@@ -193,6 +202,12 @@ class CiSettings(Model):
     )
     preview_role_arn: RoleArn = Field(
         description="the role of pull-request previews: read-only in AWS, AmazonEKSViewPolicy in the cluster"
+    )
+    # Required, no default: the deploy role's own boundary refuses to create a role without it
+    # (docs/decisions/0018), so a stack that forgot it would fail at `pulumi up`, after half a deploy.
+    permissions_boundary_arn: BoundaryArn = Field(
+        description="the boundary every role of this stack carries: the bootstrap's workload boundary "
+        "(its output workloadBoundaryArn, .../policy/boundaries/picturesocial-workload-boundary)"
     )
 
 
@@ -583,6 +598,16 @@ class StackSettings(Model):
         for key, arn in roles.items():
             if arn.split(":")[4] not in self.allowed_account_ids:
                 problems.append((key, f'"{arn}" is not a role of this stack\'s account {account}'))
+        boundary = self.ci.permissions_boundary_arn
+        if boundary.split(":")[4] not in self.allowed_account_ids:
+            # IAM refuses another account's customer managed policy as a boundary; and the deploy role may
+            # only set its own account's workload boundary.
+            problems.append(
+                (
+                    "picturesocial:ci.permissionsBoundaryArn",
+                    f'"{boundary}" is not a policy of this stack\'s account {account}',
+                )
+            )
         if self.ci.deploy_role_arn == self.ci.preview_role_arn:
             problems.append(
                 (

@@ -191,6 +191,7 @@ class ApiWorkload(pulumi.ComponentResource):
                 namespace=ns,
                 service_account=name,
                 policy=policy,
+                permissions_boundary=context.environment.permissions_boundary,
                 parent=self,
             )
             annotations["eks.amazonaws.com/role-arn"] = role.arn
