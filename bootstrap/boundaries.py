@@ -25,7 +25,7 @@ PREVIEW_ROLE, DEPLOY_ROLE = "picturesocial-preview", "picturesocial-deploy"
 DEPLOY_BOUNDARY = "picturesocial-deploy-boundary"
 WORKLOAD_BOUNDARY = "picturesocial-workload-boundary"
 # IAM path of permissions boundaries: documents that cap what a role's policies allow and grant nothing
-# themselves (the policy pack reads grants, not boundaries, by this path). Nothing but the bootstrap writes here.
+# themselves (the policy pack reads grants, not boundaries, by this path). Only the bootstrap writes here.
 BOUNDARY_PATH = "/boundaries/"
 
 # Role actions whose request carries iam:PermissionsBoundary: the boundary being set (CreateRole,

@@ -6,8 +6,6 @@ before any of it exists, and the platform's stack files name the roles (pictures
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 

@@ -172,7 +172,7 @@ BoundaryArn = Annotated[
     str,
     matching(
         r"arn:aws(-[a-z]+)*:iam::\d{12}:policy/boundaries/[\w+=,.@-]+",
-        "an IAM policy ARN under the /boundaries/ path: arn:aws:iam::<12-digit account>:policy/boundaries/<name>",
+        "an IAM policy ARN under /boundaries/: arn:aws:iam::<12-digit account>:policy/boundaries/<name>",
     ),
 ]
 # bootstrap/config.py names the runner `picturesocial-runner-<environment>`; a CodeBuild project name.
