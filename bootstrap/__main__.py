@@ -36,7 +36,26 @@ state = StateBackend(
     users={"preview": github.preview_role.arn, "deploy": github.deploy_role.arn},
     opts=on_aws,
 )
-runner = Runner("runner", settings, aws_provider=provider, opts=on_aws)
+
+
+def bounded_by_the_deploy_boundary(args: pulumi.ResourceTransformationArgs):
+    """The runner's service role carries the deploy boundary like the bootstrap's other roles (policy
+    iam-roles-bounded, docs/decisions/0018): its own policy is scoped, the boundary keeps it off the
+    bootstrap if that policy ever widens."""
+    if args.type_ == "aws:iam/role:Role" and not args.props.get("permissions_boundary"):
+        props = {**args.props, "permissions_boundary": github.deploy_boundary.arn}
+        return pulumi.ResourceTransformationResult(props, args.opts)
+    return None
+
+
+runner = Runner(
+    "runner",
+    settings,
+    aws_provider=provider,
+    opts=pulumi.ResourceOptions.merge(
+        on_aws, pulumi.ResourceOptions(transformations=[bounded_by_the_deploy_boundary])
+    ),
+)
 
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)

@@ -43,6 +43,7 @@ class GithubAccess(pulumi.ComponentResource):
     provider: aws.iam.OpenIdConnectProvider
     preview_role: aws.iam.Role
     deploy_role: aws.iam.Role
+    deploy_boundary: aws.iam.Policy
     workload_boundary: aws.iam.Policy
 
     def __init__(self, name: str, settings: BootstrapSettings, opts: pulumi.ResourceOptions | None = None):
@@ -53,12 +54,22 @@ class GithubAccess(pulumi.ComponentResource):
         self.provider = aws.iam.OpenIdConnectProvider(
             "github", url=f"https://{GITHUB_OIDC}", client_id_lists=[STS_AUDIENCE], opts=protected
         )
+        self.deploy_boundary = boundary = aws.iam.Policy(
+            "deploy-boundary",
+            name=DEPLOY_BOUNDARY,
+            path=BOUNDARY_PATH,
+            description="What picturesocial-deploy may never change: the bootstrap of its account",
+            policy=deploy_boundary_document(settings),
+            opts=protected,
+        )
         self.preview_role = aws.iam.Role(
             "preview",
             name=PREVIEW_ROLE,
             description=f"Pull-request previews of {settings.github_repository}: read only",
             assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
             max_session_duration=PREVIEW_SESSION_SECONDS,
+            # Read-only either way; bounded like every role (policy iam-roles-bounded, docs/decisions/0018).
+            permissions_boundary=boundary.arn,
             opts=protected,
         )
         aws.iam.RolePolicyAttachment(
@@ -68,14 +79,6 @@ class GithubAccess(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"preview-{arn.rsplit('/', 1)[-1]}", role=self.preview_role.name, policy_arn=arn, opts=child
             )
-        boundary = aws.iam.Policy(
-            "deploy-boundary",
-            name=DEPLOY_BOUNDARY,
-            path=BOUNDARY_PATH,
-            description="What picturesocial-deploy may never change: the bootstrap of its account",
-            policy=deploy_boundary_document(settings),
-            opts=protected,
-        )
         # The only boundary the deploy role may give a role (docs/decisions/0018): the platform's stacks
         # name it in picturesocial:ci.permissionsBoundaryArn.
         self.workload_boundary = aws.iam.Policy(

@@ -848,9 +848,52 @@ MORE_BAD_CASES = [
         {},
         "has no pinned addonVersion",
     ),
+    (
+        "iam-roles-bounded",
+        [res(ROLE_TYPE, "irsa", {"name": "api-role", "assumeRolePolicy": "{}"})],
+        {},
+        "IAM role api-role has no permissions boundary",
+    ),
+    (
+        "iam-roles-bounded",
+        [
+            res(
+                ROLE_TYPE,
+                "irsa",
+                {
+                    "assumeRolePolicy": "{}",
+                    "permissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess",
+                },
+            )
+        ],
+        {},
+        "IAM role irsa has permissions boundary 'arn:aws:iam::aws:policy/AdministratorAccess', not one of",
+    ),
 ]
 
 ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES
+
+
+WORKLOAD_BOUNDARY = "arn:aws:iam::123456789012:policy/boundaries/picturesocial-workload-boundary"
+
+
+@pytest.mark.parametrize("unbounded", ["service-role", "node-role", "controller"])
+def test_the_one_role_of_several_without_a_boundary_is_the_one_named(unbounded):
+    roles = [
+        res(
+            ROLE_TYPE,
+            name,
+            {
+                "assumeRolePolicy": "{}",
+                **({} if name == unbounded else {"permissionsBoundary": WORKLOAD_BOUNDARY}),
+            },
+        )
+        for name in ("service-role", "node-role", "controller")
+    ]
+    violations = run(Graph("picturesocial", "bad", roles, {}), [BY_NAME["iam-roles-bounded"]], {})
+    assert [v.message for v in violations] == [
+        f"IAM role {unbounded} has no permissions boundary; give it the account's workload boundary"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -891,6 +934,7 @@ RULES = {
     "graceful-target-deregistration": "_graceful_deregistration",
     "node-groups-private-subnets": "_node_groups_private",
     "node-role-has-node-policies-only": "_node_role_policies",
+    "iam-roles-bounded": "_role_bounded",
     "deployment-selectors-disjoint": "_selectors_disjoint",
     "network-policies-stay-in-the-vpc": "_network_policies_in_the_vpc",
     "account-guard": "_account_guard",

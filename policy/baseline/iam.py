@@ -83,6 +83,22 @@ def _iam_mutations_scoped(args: ResourceValidationArgs) -> Iterable[str]:
             )
 
 
+def _role_bounded(args: ResourceValidationArgs) -> Iterable[str]:
+    """Every role carries a permissions boundary from /boundaries/ (docs/decisions/0018): the deploy role's
+    boundary refuses to create or change any other, so an unbounded role would fail half-way through `pulumi
+    up`; here it fails the preview, before anything changes. The bootstrap's own roles carry the deploy
+    boundary, the platform's the workload boundary."""
+    role = args.props.get("name") or args.name
+    boundary = args.props.get("permissionsBoundary")
+    if not boundary:
+        yield f"IAM role {role} has no permissions boundary; give it the account's workload boundary"
+    elif f":policy{BOUNDARY_PATH}" not in boundary:
+        yield (
+            f"IAM role {role} has permissions boundary {boundary!r}, not one of the bootstrap's "
+            f"(policy{BOUNDARY_PATH}...)"
+        )
+
+
 # The node role's managed policies (infra/node_groups.py): kubelet, VPC CNI, read-only ECR, SSM instead of
 # SSH.
 NODE_ROLE_POLICIES = {
@@ -132,6 +148,12 @@ POLICIES = [
         'IAM statements that change something on every resource ("*") carry a condition',
         ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"],
         _iam_mutations_scoped,
+    ),
+    _resource_policy(
+        "iam-roles-bounded",
+        "Every IAM role carries a permissions boundary of the bootstrap (policy/boundaries/)",
+        ["aws:iam/role:Role"],
+        _role_bounded,
     ),
     StackValidationPolicy(
         name="node-role-has-node-policies-only",
