@@ -21,6 +21,15 @@ def _like(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
+# Each negated operator and the one it negates.
+NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
+
+
 def _operator(operator: str, key: str, wanted: list[str], context: dict[str, Any]) -> bool:
     present = key in context
     actual = _as_list(context.get(key)) if present else []
@@ -29,6 +38,9 @@ def _operator(operator: str, key: str, wanted: list[str], context: dict[str, Any
     if operator.endswith("IfExists") and not present:
         return True
     base = operator.removesuffix("IfExists")
+    if base in NEGATED:
+        # IAM user guide, "Condition operators": a negated operator matches a request without the key.
+        return not present or not _operator(NEGATED[base], key, wanted, context)
     if base.startswith("ForAllValues:"):
         inner = base.split(":", 1)[1]
         return all(_operator(inner, key, wanted, {key: value}) for value in actual)
@@ -40,8 +52,9 @@ def _operator(operator: str, key: str, wanted: list[str], context: dict[str, Any
     value = str(actual[0])
     if base == "StringEquals":
         return value in map(str, wanted)
-    if base == "StringNotEquals":
-        return value not in map(str, wanted)
+    if base == "ArnEquals":
+        # ARNs compare segment by segment, each as StringLike: without a wildcard, equality.
+        return any(_like(str(w), value) for w in wanted)
     if base in ("StringLike", "ArnLike"):
         return any(_like(str(w), value) for w in wanted)
     if base == "Bool":

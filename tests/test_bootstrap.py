@@ -123,6 +123,9 @@ def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
         "KeepTheRunner": "Deny",
         "KeepTheRunnerAddress": "Deny",
         "NoLongLivedCredentials": "Deny",
+        "OnlyRolesWithTheWorkloadBoundary": "Deny",
+        "NoRoleLosesItsBoundary": "Deny",
+        "KeepTheBoundaryPolicies": "Deny",
     }
     assert statements["CapNothingElse"]["Action"] == "*" and "Condition" not in statements["CapNothingElse"]
     assert {"s3:PutBucketRequestPayment", "s3:DeleteObjectVersion"} <= set(
@@ -141,11 +144,21 @@ def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
     assert "iam:Delete*" in statements["KeepTheIdentities"]["Action"]
     assert sorted(statements["KeepTheIdentities"]["Resource"]) == [
         f"arn:aws:iam::444455556666:oidc-provider/{GITHUB}",
-        "arn:aws:iam::444455556666:policy/boundaries/picturesocial-deploy-boundary",
+        "arn:aws:iam::444455556666:policy/boundaries/*",
+        "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole",
+        "arn:aws:iam::444455556666:role/aws-reserved/*",
         "arn:aws:iam::444455556666:role/picturesocial-deploy",
         "arn:aws:iam::444455556666:role/picturesocial-preview",
         "arn:aws:iam::444455556666:role/picturesocial-runner-staging",
+        "arn:aws:iam::444455556666:role/platform-admin",
     ]
+    workload = one(graph, "aws:iam/policy:Policy", "workload-boundary")
+    assert (workload["protect"], workload["inputs"]["path"]) == (True, "/boundaries/")
+    assert boundary["protect"] is True
+    # Every role of the bootstrap carries the deploy boundary (policy iam-roles-bounded).
+    assert {r["inputs"].get("permissionsBoundary") for r in graph.of_type("aws:iam/role:Role")} == {
+        "arn:aws:iam::444455556666:policy/boundaries/picturesocial-deploy-boundary"
+    }
     assert statements["KeepTheSecretsKey"]["Condition"] == {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/picturesocial-pulumi"}
     }
@@ -202,10 +215,14 @@ def test_the_platform_stack_of_each_account_names_what_its_bootstrap_exports(boo
     # The platform finds the runner's address by this tag (infra/cluster.py): the bootstrap's EIP carries it.
     address = one(bootstrap_graphs[stack], "aws:ec2/eip:Eip", "egress")
     assert address["inputs"]["tags"]["Name"] == f"{ci['runner']}-egress"
-    assert (ci["deployRoleArn"], ci["previewRoleArn"]) == (
+    assert (ci["deployRoleArn"], ci["previewRoleArn"], ci["permissionsBoundaryArn"]) == (
         outputs["deployRoleArn"],
         outputs["previewRoleArn"],
+        outputs["workloadBoundaryArn"],
     )
+    # The cluster's administrators are among the roles the deploy boundary keeps from the deploy role.
+    admins = {arn.rsplit("/", 1)[-1] for arn in platform["picturesocial:cluster"]["adminRoleArns"]}
+    assert admins <= set(stack_config(stack)["bootstrap:adminRoles"])
     # The policy pack checks the bootstrap's trust against what its policy config names: the same values.
     policy_config = json.loads((ROOT / "policy" / "config" / "bootstrap" / f"{stack}.json").read_text())
     assert policy_config["github-oidc-trust-scoped"] == {

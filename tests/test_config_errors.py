@@ -321,6 +321,42 @@ CASES = [
         "account 123456789012",
     ),
     (
+        "boundary-dropped",
+        {
+            "picturesocial:ci": {
+                k: v for k, v in DEV["picturesocial:ci"].items() if k != "permissionsBoundaryArn"
+            }
+        },
+        "picturesocial:ci.permissionsBoundaryArn: is required",
+    ),
+    (
+        "boundary-blanked",
+        {"picturesocial:ci": {**DEV["picturesocial:ci"], "permissionsBoundaryArn": ""}},
+        'picturesocial:ci.permissionsBoundaryArn: "" must be an IAM policy ARN under /boundaries/',
+    ),
+    (
+        "boundary-an-aws-managed-policy",
+        {
+            "picturesocial:ci": {
+                **DEV["picturesocial:ci"],
+                "permissionsBoundaryArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+            }
+        },
+        'picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::aws:policy/AdministratorAccess" must be an IAM '
+        "policy ARN under /boundaries/",
+    ),
+    (
+        "boundary-of-another-account",
+        {
+            "picturesocial:ci": {
+                **DEV["picturesocial:ci"],
+                "permissionsBoundaryArn": "arn:aws:iam::999999999999:policy/boundaries/picturesocial-workload-boundary",
+            }
+        },
+        'picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::999999999999:policy/boundaries/'
+        "picturesocial-workload-boundary\" is not a policy of this stack's account 123456789012",
+    ),
+    (
         "preview-with-the-deploy-role",
         {
             "picturesocial:ci": {
