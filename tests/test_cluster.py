@@ -166,3 +166,31 @@ def test_every_aws_resource_naming_the_cluster_waits_for_it(fixture_graph):
     ]
     assert {r["type"] for r in naming} >= {"aws:eks/addon:Addon", "aws:eks/nodeGroup:NodeGroup"}
     assert [r["name"] for r in naming if not reaches(fixture_graph, r["urn"], cluster["urn"])] == []
+
+
+def test_the_cluster_runs_as_a_service_role_of_ours_that_carries_the_boundary(fixture_graphs):
+    # pulumi-eks would create `<name>-eksRole-role` inside its component, without a boundary, unless it is
+    # given one (nodejs/eks/cluster/cluster.ts `if (!args.serviceRole)`), and an instance role unless told
+    # not to: the offline graph shows the role we pass.
+    for stack, graph in fixture_graphs.items():
+        role = one(graph, "aws:iam/role:Role", "service-role")
+        cluster = eks(graph)
+        assert cluster["serviceRole"] == role["urn"], stack
+        assert cluster["createInstanceRole"] is False
+        assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+            "Service": "eks.amazonaws.com"
+        }
+        account = {"small": "123456789012", "large": "210987654321"}[stack]
+        assert role["inputs"]["permissionsBoundary"] == (
+            f"arn:aws:iam::{account}:policy/boundaries/picturesocial-workload-boundary"
+        )
+        (attachment,) = [
+            a
+            for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if role["urn"] in a["dependencies"]
+        ]
+        assert attachment["inputs"]["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+        # EKS checks the role's policy when it creates the cluster.
+        assert attachment["urn"] in one(graph, EKS, "eks")["dependencies"]
+        # The aliases of the role and attachment pulumi-eks created: an existing cluster keeps its role.
+        assert any("eks:index:ServiceRole$aws:iam/role:Role::eks-eksRole-role" in a for a in role["aliases"])
