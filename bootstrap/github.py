@@ -69,7 +69,7 @@ class GithubAccess(pulumi.ComponentResource):
             assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
             max_session_duration=PREVIEW_SESSION_SECONDS,
             # Read-only either way; bounded like every role (policy iam-roles-bounded, docs/decisions/0018).
-            permissions_boundary=boundary.arn,
+            permissions_boundary=self.deploy_boundary.arn,
             opts=protected,
         )
         aws.iam.RolePolicyAttachment(
