@@ -34,7 +34,7 @@ class StateBackend(pulumi.ComponentResource):
         account = settings.account_id
 
         # The account's root lets IAM policies administer the key (without it the key becomes unmanageable);
-        # only the two GitHub roles may use it.
+        # only the two GitHub roles may use it, the preview role to decrypt only.
         self.key = aws.kms.Key(
             "secrets",
             description="Pulumi secrets of the picturesocial stacks (awskms://alias/picturesocial-pulumi)",
@@ -47,15 +47,24 @@ class StateBackend(pulumi.ComponentResource):
                         "Statement": [
                             account_administers_the_key(account),
                             {
-                                "Sid": "GithubRolesUseTheKey",
+                                "Sid": "DeploysUseTheKey",
                                 "Effect": "Allow",
-                                "Principal": {"AWS": sorted(roles.values())},
+                                "Principal": {"AWS": roles["deploy"]},
                                 "Action": [
                                     "kms:Encrypt",
                                     "kms:Decrypt",
                                     "kms:GenerateDataKey*",
                                     "kms:DescribeKey",
                                 ],
+                                "Resource": "*",
+                            },
+                            {
+                                # A preview decrypts the stack's data key to read its state, and writes
+                                # nothing: no new data key, no encryption (docs/decisions/0019).
+                                "Sid": "PreviewsDecrypt",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": roles["preview"]},
+                                "Action": ["kms:Decrypt", "kms:DescribeKey"],
                                 "Resource": "*",
                             },
                         ],

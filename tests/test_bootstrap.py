@@ -95,13 +95,16 @@ def test_the_secrets_key_rotates_is_protected_and_only_the_two_roles_use_it(boot
     key = one(graph, "aws:kms/key:Key", "secrets")
     assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
-    assert statements["GithubRolesUseTheKey"]["Principal"] == {
-        "AWS": [
-            "arn:aws:iam::777788889999:role/picturesocial-deploy",
-            "arn:aws:iam::777788889999:role/picturesocial-preview",
-        ]
+    assert statements["DeploysUseTheKey"]["Principal"] == {
+        "AWS": "arn:aws:iam::777788889999:role/picturesocial-deploy"
     }
-    assert "kms:*" not in statements["GithubRolesUseTheKey"]["Action"]
+    assert "kms:*" not in statements["DeploysUseTheKey"]["Action"]
+    # A pull request's preview decrypts and nothing else (docs/decisions/0019).
+    assert statements["PreviewsDecrypt"]["Principal"] == {
+        "AWS": "arn:aws:iam::777788889999:role/picturesocial-preview"
+    }
+    assert statements["PreviewsDecrypt"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert set(statements) == {"AccountAdministersTheKey", "DeploysUseTheKey", "PreviewsDecrypt"}
     assert one(graph, "aws:kms/alias:Alias", "secrets")["inputs"]["name"] == "alias/picturesocial-pulumi"
 
 
@@ -326,3 +329,17 @@ def test_the_synth_command_writes_the_bootstrap_graph_under_its_project_folder(
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:iam/role:Role",
     } <= types
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_no_platform_stack_keeps_a_secret_a_pull_request_could_read(stack):
+    # A preview runs the pull request's code with the preview role, which decrypts the stack's data key: the
+    # stacks therefore keep no secret in their config (docs/decisions/0019).
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+    def secure(value) -> list:
+        if isinstance(value, dict):
+            return ["secure"] if "secure" in value else [k for v in value.values() for k in secure(v)]
+        return [k for v in value for k in secure(v)] if isinstance(value, list) else []
+
+    assert [key for key, value in config.items() if secure(value)] == []
