@@ -89,7 +89,8 @@ ESCAPES = [
     ("remove an unbounded role's nothing", "iam:DeleteRolePermissionsBoundary", f"{IAM}:role/legacy", {}),
 ]
 # -- the boundaries themselves ------------------------------------------------------------------------
-BOUNDARY_EDITS = [
+Row = tuple[str, str, str, dict]
+BOUNDARY_EDITS: list[Row] = [
     (f"{verb} the {which} boundary", action, arn, {})
     for which, arn in (("workload", WORKLOAD_BOUNDARY), ("deploy", DEPLOY_BOUNDARY))
     for verb, action in (
@@ -136,7 +137,7 @@ ROLE_CHANGES = [
     ),
 ]
 # -- the state bucket, the secrets key, the runner ----------------------------------------------------------
-STATE_CHANGES = [
+STATE_CHANGES: list[Row] = [
     (f"{action} on the state bucket", action, BUCKET, {})
     for action in (
         "s3:DeleteBucket",
@@ -171,7 +172,7 @@ KEY_CHANGES = [
     )
     for action in ("kms:DeleteAlias", "kms:UpdateAlias")
 ]
-RUNNER_CHANGES = (
+RUNNER_CHANGES: list[Row] = (
     [
         (f"{action} on the runner", action, f"arn:aws:codebuild:eu-west-1:{ACCOUNT}:project/{RUNNER}", {})
         for action in (
