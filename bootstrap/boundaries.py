@@ -77,8 +77,9 @@ def arn(settings: BootstrapSettings, boundary: str) -> str:
 
 
 def protected_identities(settings: BootstrapSettings) -> list[str]:
-    """The identities no bounded role may change, pass or delete: the bootstrap's, every boundary, and the
-    roles the account's administrators use (``bootstrap:adminRoles``, and IAM Identity Center's)."""
+    """The identities no bounded role may change, pass or delete: the bootstrap's, and the roles the account's
+    administrators use (``bootstrap:adminRoles``, and IAM Identity Center's). The boundary policies are kept
+    by KeepTheBoundaryPolicies (deploy) and NoIdentityAdministration (workload)."""
     account = settings.account_id
     return [
         f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}",
@@ -88,7 +89,6 @@ def protected_identities(settings: BootstrapSettings) -> list[str]:
         *(f"arn:aws:iam::{account}:role/{name}" for name in settings.admin_roles),
         # Roles IAM Identity Center creates for permission sets (path /aws-reserved/sso.amazonaws.com/).
         f"arn:aws:iam::{account}:role/aws-reserved/*",
-        f"arn:aws:iam::{account}:policy{BOUNDARY_PATH}*",
     ]
 
 

@@ -147,7 +147,6 @@ def test_the_deploy_role_is_bounded_away_from_the_bootstrap(bootstrap_graphs):
     assert "iam:Delete*" in statements["KeepTheIdentities"]["Action"]
     assert sorted(statements["KeepTheIdentities"]["Resource"]) == [
         f"arn:aws:iam::444455556666:oidc-provider/{GITHUB}",
-        "arn:aws:iam::444455556666:policy/boundaries/*",
         "arn:aws:iam::444455556666:role/OrganizationAccountAccessRole",
         "arn:aws:iam::444455556666:role/aws-reserved/*",
         "arn:aws:iam::444455556666:role/picturesocial-deploy",
