@@ -29,6 +29,14 @@ def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def _stable(value: Any) -> str:
+    """A JSON stand-in for an input that is not data: a resource passed by reference (pulumi-eks'
+    ``serviceRole``) is named by its type and name, never by its object's address (which changes every run)."""
+    if isinstance(value, pulumi.Resource):
+        return f"{getattr(value, '_type', type(value).__name__)}::{getattr(value, '_name', '')}"
+    return str(value)
+
+
 def zone_id_prefix(region: str) -> str:
     """us-east-1 -> use1, ap-southeast-2 -> apse2, eu-central-1 -> euc1 (AWS's zone ID scheme)."""
     area, middle, number = region.split("-", 2)
@@ -142,7 +150,7 @@ class FakeCloud(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
         # What identifies this instance of the resource: a replacement (new forcing inputs) is a new identity.
-        identity = json.dumps([typ, name, identity_inputs(typ, inputs)], sort_keys=True, default=str)
+        identity = json.dumps([typ, name, identity_inputs(typ, inputs)], sort_keys=True, default=_stable)
         if typ.startswith("pulumi:providers:"):
             return self._fake(f"{_digest(identity, length=8)}-provider-{name}"), inputs
         if typ.startswith("kubernetes:"):
