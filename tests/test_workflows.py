@@ -165,9 +165,10 @@ def test_every_action_is_pinned_to_the_commit_of_a_node_24_release():
 # --- Gates as properties, over every job of every workflow (issue 22, "Workflow gates as properties") ---
 # A fork's pull request runs the fork's code: it must never reach an OIDC token, a runner inside an account or
 # a secret, whatever labels or conditions a later change adds. GitHub gives fork pull requests no secrets and
-# a read-only token by default (GitHub docs, "Events that trigger workflows": pull_request, workflows in forked
-# repositories), but a self-hosted or CodeBuild runner and `id-token: write` are ours to withhold: the only
-# gate is the job's condition, so every privileged job of a pull-request workflow carries it as a conjunct.
+# a read-only token by default (GitHub docs, "Events that trigger workflows": pull_request, workflows in
+# forked repositories), but a self-hosted or CodeBuild runner and `id-token: write` are ours to withhold:
+# the only gate is the job's condition, so every privileged job of a pull-request workflow carries it as a
+# conjunct.
 SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
 ON_MAIN = "github.ref == 'refs/heads/main'"
 # Triggers that run with the base repository's secrets and token for a fork's pull request.
