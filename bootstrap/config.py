@@ -20,14 +20,15 @@ NAMESPACE = "bootstrap"
 SECRETS_KEY_ALIAS = "alias/picturesocial-pulumi"
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 # The repository's OIDC subject template (bootstrap/repository.py): the default subject (repo, then context:
-# `environment:<name>`, `pull_request` or `ref:<ref>`) followed by the ref, so the deploy role's trust names the
-# branch as well as the environment (GitHub docs, "About security hardening with OpenID Connect", "Customizing
-# the subject claims for an organization or repository": `repo:ORG/REPO:environment:NAME:...` for the keys
-# repo, context, ...; docs/decisions/0020).
+# `environment:<name>`, `pull_request` or `ref:<ref>`) followed by the ref, so the deploy role's trust names
+# the branch as well as the environment (GitHub docs, "About security hardening with OpenID Connect",
+# "Customizing the subject claims for an organization or repository": `repo:ORG/REPO:environment:NAME:...`
+# for the keys repo, context, ...; docs/decisions/0020).
 OIDC_SUBJECT_CLAIMS = ("repo", "context", "ref")
 # The only branch whose runs may deploy. A setting so that a stack file saying otherwise stops with a reason.
 DEPLOY_BRANCH = "main"
-# GitHub: "up to 6 IDs for teams" and for users per environment (pulumi_github RepositoryEnvironmentReviewerArgs).
+# GitHub: "up to 6 IDs for teams", and for users, per environment (pulumi_github
+# RepositoryEnvironmentReviewerArgs).
 MAX_REVIEWERS = 6
 Environment = Literal["dev", "staging", "prod"]
 
@@ -77,8 +78,8 @@ class BootstrapSettings(Model):
     reviewers: Reviewers = Field(
         Reviewers(),
         alias="bootstrap:reviewers",
-        description="required reviewers of the environment's deploy jobs: `{teams: [id, ...], users: [id, ...]}`, "
-        f"up to {MAX_REVIEWERS} of each; prod needs at least one",
+        description="required reviewers of the environment's deploy jobs: "
+        f"`{{teams: [id, ...], users: [id, ...]}}`, up to {MAX_REVIEWERS} of each; prod needs at least one",
     )
     repository_settings_owner: Environment = Field(
         "dev",
@@ -104,8 +105,9 @@ class BootstrapSettings(Model):
     runner_actors: list[Annotated[int, Field(gt=0)]] = Field(
         [],
         alias="bootstrap:runnerActors",
-        description="GitHub account IDs (numbers: `gh api users/<login> --jq .id`) whose queued jobs may start "
-        "the runner; empty: any account the repository lets run workflows (README, \"The runner and forks\")",
+        description="GitHub account IDs (numbers: `gh api users/<login> --jq .id`) whose queued jobs may "
+        "start the runner; empty: any account the repository lets run workflows (README, the runner and "
+        "forks)",
     )
     runner_cidr: Cidr = Field(
         ipaddress.IPv4Network("10.255.0.0/24"),
@@ -117,7 +119,9 @@ class BootstrapSettings(Model):
     @classmethod
     def _one_repository(cls, name: object) -> object:
         if isinstance(name, str) and any(c in name for c in "*?["):
-            raise rule(f"{show(name)} must name one repository: a wildcard trusts every repository it matches")
+            raise rule(
+                f"{show(name)} must name one repository: a wildcard trusts every repository it matches"
+            )
         return name
 
     @field_validator("deploy_branch")
@@ -134,7 +138,8 @@ class BootstrapSettings(Model):
     def _prod_is_reviewed(self) -> BootstrapSettings:
         if self.environment == "prod" and not (self.reviewers.teams or self.reviewers.users):
             raise rule(
-                "prod's deploy jobs need at least one required reviewer (a team or user ID)", field="reviewers"
+                "prod's deploy jobs need at least one required reviewer (a team or user ID)",
+                field="bootstrap:reviewers",
             )
         return self
 
@@ -176,14 +181,15 @@ class BootstrapSettings(Model):
 
     @property
     def preview_subject(self) -> str:
-        """A pull request of the repository (context `pull_request`), its ref `refs/pull/<number>/merge`: the one
-        wildcard, the number (StringLike), in a subject whose every other part is fixed."""
+        """A pull request of the repository (context `pull_request`), its ref `refs/pull/<number>/merge`: the
+        one wildcard, the number (StringLike), in a subject whose every other part is fixed."""
         return f"repo:{self.github_repository}:pull_request:ref:refs/pull/*/merge"
 
     @property
     def deploy_subject(self) -> str:
         """A job of the account's environment running on main, exactly."""
-        return f"repo:{self.github_repository}:environment:{self.environment}:ref:refs/heads/{self.deploy_branch}"
+        environment, ref = f"environment:{self.environment}", f"refs/heads/{self.deploy_branch}"
+        return f"repo:{self.github_repository}:{environment}:ref:{ref}"
 
     @property
     def tags(self) -> dict[str, str]:

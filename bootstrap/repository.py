@@ -1,7 +1,8 @@
-"""The GitHub side of the account's trust, next to the AWS side it must agree with (bootstrap/github.py): the
-account's GitHub environment, which admits jobs of `main` only and (prod) waits for a reviewer; the variables the
-workflows read; and, in the one stack that owns it, the repository's OIDC subject template that puts the ref in
-every token's subject, so the deploy role's trust can name `refs/heads/main` (docs/decisions/0020).
+"""The GitHub side of the account's trust, next to the AWS side it must agree with (bootstrap/github.py):
+the account's GitHub environment, which admits jobs of `main` only and (prod) waits for a reviewer; the
+variables the workflows read; and, in the one stack that owns it, the repository's OIDC subject template that
+puts the ref in every token's subject, so the deploy role's trust can name `refs/heads/main`
+(docs/decisions/0020).
 
 Arguments as pulumi-github 6.15.0 defines them (pulumi_github/repository_environment.py,
 repository_environment_deployment_policy.py, actions_environment_variable.py, actions_variable.py,
@@ -40,8 +41,9 @@ class GithubRepository(pulumi.ComponentResource):
             environment,
             repository=repository,
             environment=environment,
-            # Jobs that name the environment run only from branches matching its policies (below: main). GitHub
-            # docs, "Managing environments for deployment": deployment branches and tags, "Selected branches".
+            # Jobs that name the environment run only from branches matching its policies (below: main).
+            # GitHub docs, "Managing environments for deployment": deployment branches and tags, "Selected
+            # branches".
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=False, custom_branch_policies=True
             ),
@@ -71,7 +73,9 @@ class GithubRepository(pulumi.ComponentResource):
             )
         # Named per account (…_DEV, …_STAGING, …_PROD): each account's stack owns its own, none is shared.
         for variable, value in sorted(repository_variables.items()):
-            github.ActionsVariable(variable, repository=repository, variable_name=variable, value=value, opts=child)
+            github.ActionsVariable(
+                variable, repository=repository, variable_name=variable, value=value, opts=child
+            )
         # One template per repository: the owner stack alone manages it (bootstrap:repositorySettingsOwner).
         # GitHub docs: create the matching trust first, then the template; so the owner's stack goes last
         # (README, "One-time setup").
