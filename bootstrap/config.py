@@ -52,8 +52,12 @@ class Reviewers(Model):
     """Who approves a deploy job of the environment: GitHub team and user IDs (numbers, as GitHub's API takes
     them: `gh api orgs/<org>/teams/<slug> --jq .id`, `gh api users/<login> --jq .id`)."""
 
-    teams: list[Annotated[int, Field(gt=0)]] = Field([], max_length=MAX_REVIEWERS)
-    users: list[Annotated[int, Field(gt=0)]] = Field([], max_length=MAX_REVIEWERS)
+    teams: list[Annotated[int, Field(gt=0)]] = Field(
+        [], max_length=MAX_REVIEWERS, description="GitHub team IDs, any one of whose members may approve"
+    )
+    users: list[Annotated[int, Field(gt=0)]] = Field(
+        [], max_length=MAX_REVIEWERS, description="GitHub user IDs, any one of whom may approve"
+    )
 
 
 class BootstrapSettings(Model):
