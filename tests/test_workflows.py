@@ -225,8 +225,9 @@ def privileges(job: dict, workflow: dict, workflows: dict[str, dict]) -> list[st
     called = local_workflow(job, workflows)
     if job.get("uses") and called is None:
         found.append(f"remote workflow {job['uses']}")
-    for inner in (called or {}).get("jobs", {}).values():
-        found += [f"{job['uses']}: {p}" for p in privileges(inner, called, workflows) if p != "id-token"]
+    if called is not None:
+        for inner in called.get("jobs", {}).values():
+            found += [f"{job['uses']}: {p}" for p in privileges(inner, called, workflows) if p != "id-token"]
     return found
 
 
