@@ -9,6 +9,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import yaml
@@ -291,7 +292,8 @@ def test_named_actors_narrow_the_runner_further():
     values = {k: json.dumps(v) if isinstance(v, list) else v for k, v in stack.items()}
     settings = config.load({**values, "bootstrap:runnerActors": "[583231, 9919]"}, project="p", stack="dev")
     (group,) = webhook_filter_groups(settings)
-    assert [(f.type, f.pattern) for f in group.filters] == [
+    filters: list[Any] = list(group.filters)  # type: ignore[arg-type]  # plain Args here, no Outputs
+    assert [(f.type, f.pattern) for f in filters] == [
         ("EVENT", "WORKFLOW_JOB_QUEUED"),
         ("WORKFLOW_NAME", "^(deploy|preview)$"),
         ("ACTOR_ACCOUNT_ID", "^(583231|9919)$"),
