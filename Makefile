@@ -68,10 +68,11 @@ smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans
 bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench
 
-lint: $(STAMP) ## ruff (lint and format) and mypy over the program, tools, policy and tests
+lint: $(STAMP) ## ruff (lint and format) and mypy over the program, tools, policy and tests; zizmor over .github/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/zizmor --offline .github/
 
 test: $(STAMP) $(CHECKOV_STAMP) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
 	$(PY) -m pytest -n auto

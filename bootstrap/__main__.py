@@ -10,9 +10,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
+import pulumi_github as github_provider  # noqa: E402
 
 from bootstrap import config as bootstrap_config  # noqa: E402
 from bootstrap.github import GithubAccess  # noqa: E402
+from bootstrap.repository import GithubRepository  # noqa: E402
 from bootstrap.runner import Runner  # noqa: E402
 from bootstrap.state import StateBackend  # noqa: E402
 
@@ -57,10 +59,33 @@ runner = Runner(
     ),
 )
 
+# The GitHub side, with a token of a repository administrator in GITHUB_TOKEN (the provider reads it from the
+# environment: pulumi_github Provider `token`; never in a stack file). The owner is the repository's.
+github_api = github_provider.Provider("github", owner=settings.owner)
+backend_url = state.bucket.id.apply(lambda bucket: f"s3://{bucket}")
+secrets_provider = f"awskms://{bootstrap_config.SECRETS_KEY_ALIAS}?region={settings.region}"
+suffix = settings.environment.upper()  # GitHub variable names are not case-sensitive (GitHub docs, variables)
+GithubRepository(
+    "repository",
+    settings,
+    # What pulumi-up.yml reads in the environment's jobs.
+    variables={
+        "AWS_DEPLOY_ROLE": github.deploy_role.arn,
+        "PULUMI_BACKEND_URL": backend_url,
+        "PULUMI_SECRETS_PROVIDER": secrets_provider,
+    },
+    # What preview.yml reads per stack, outside any environment.
+    repository_variables={
+        f"AWS_PREVIEW_ROLE_{suffix}": github.preview_role.arn,
+        f"PULUMI_BACKEND_URL_{suffix}": backend_url,
+    },
+    opts=pulumi.ResourceOptions(provider=github_api),
+)
+
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)
 pulumi.export("workloadBoundaryArn", github.workload_boundary.arn)
-pulumi.export("backendUrl", state.bucket.id.apply(lambda bucket: f"s3://{bucket}"))
-pulumi.export("secretsProvider", f"awskms://{bootstrap_config.SECRETS_KEY_ALIAS}?region={settings.region}")
+pulumi.export("backendUrl", backend_url)
+pulumi.export("secretsProvider", secrets_provider)
 pulumi.export("runnerProject", settings.runner_project)
 pulumi.export("runnerEgressCidr", runner.egress_cidr)

@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from settings import aws_limits
 from settings.base import Cidr, Model, matching
@@ -19,6 +19,18 @@ NAMESPACE = "bootstrap"
 # The secrets provider's key alias, as the README and the workflows use it.
 SECRETS_KEY_ALIAS = "alias/picturesocial-pulumi"
 GITHUB_OIDC = "token.actions.githubusercontent.com"
+# The repository's OIDC subject template (bootstrap/repository.py): the default subject (repo, then context:
+# `environment:<name>`, `pull_request` or `ref:<ref>`) followed by the ref, so the deploy role's trust names
+# the branch as well as the environment (GitHub docs, "About security hardening with OpenID Connect",
+# "Customizing the subject claims for an organization or repository": `repo:ORG/REPO:environment:NAME:...`
+# for the keys repo, context, ...; docs/decisions/0020).
+OIDC_SUBJECT_CLAIMS = ("repo", "context", "ref")
+# The only branch whose runs may deploy. A setting so that a stack file saying otherwise stops with a reason.
+DEPLOY_BRANCH = "main"
+# GitHub: "up to 6 IDs for teams", and for users, per environment (pulumi_github
+# RepositoryEnvironmentReviewerArgs).
+MAX_REVIEWERS = 6
+Environment = Literal["dev", "staging", "prod"]
 
 GithubRepository = Annotated[
     str,
@@ -43,6 +55,18 @@ RoleName = Annotated[
 ]
 
 
+class Reviewers(Model):
+    """Who approves a deploy job of the environment: GitHub team and user IDs (numbers, as GitHub's API takes
+    them: `gh api orgs/<org>/teams/<slug> --jq .id`, `gh api users/<login> --jq .id`)."""
+
+    teams: list[Annotated[int, Field(gt=0)]] = Field(
+        [], max_length=MAX_REVIEWERS, description="GitHub team IDs, any one of whose members may approve"
+    )
+    users: list[Annotated[int, Field(gt=0)]] = Field(
+        [], max_length=MAX_REVIEWERS, description="GitHub user IDs, any one of whom may approve"
+    )
+
+
 class BootstrapSettings(Model):
     """One account's bootstrap, keyed as in ``bootstrap/Pulumi.<stack>.yaml``."""
 
@@ -57,8 +81,25 @@ class BootstrapSettings(Model):
     github_repository: GithubRepository = Field(
         alias="bootstrap:githubRepository", description="the repository whose workflows may assume the roles"
     )
+    deploy_branch: str = Field(
+        DEPLOY_BRANCH,
+        alias="bootstrap:deployBranch",
+        description="the branch whose runs may deploy: main, and only main",
+    )
+    reviewers: Reviewers = Field(
+        Reviewers(),
+        alias="bootstrap:reviewers",
+        description="required reviewers of the environment's deploy jobs: "
+        f"`{{teams: [id, ...], users: [id, ...]}}`, up to {MAX_REVIEWERS} of each; prod needs at least one",
+    )
+    repository_settings_owner: Environment = Field(
+        "dev",
+        alias="bootstrap:repositorySettingsOwner",
+        description="the one account's stack that owns the repository-wide GitHub settings (the OIDC subject "
+        "template); the same value in every stack file",
+    )
     state_bucket: str = Field(alias="bootstrap:stateBucket", description="S3 bucket of the Pulumi state")
-    environment: Literal["dev", "staging", "prod"] = Field(
+    environment: Environment = Field(
         alias="bootstrap:environment", description="the GitHub environment whose jobs may deploy this account"
     )
     preview_permissions: list[ManagedPolicyArn] = Field(
@@ -80,11 +121,46 @@ class BootstrapSettings(Model):
         description="true once the runner's GitHub connection is authorized in the console: then the "
         "CodeBuild project and its webhook are created (CodeBuild refuses them on a PENDING connection)",
     )
+    runner_actors: list[Annotated[int, Field(gt=0)]] = Field(
+        [],
+        alias="bootstrap:runnerActors",
+        description="GitHub account IDs (numbers: `gh api users/<login> --jq .id`) whose queued jobs may "
+        "start the runner; empty: any account the repository lets run workflows (README, the runner and "
+        "forks)",
+    )
     runner_cidr: Cidr = Field(
         ipaddress.IPv4Network("10.255.0.0/24"),
         alias="bootstrap:runnerCidr",
         description="the runner's VPC (a /24 to /16, split in a public and a private half)",
     )
+
+    @field_validator("github_repository", mode="before")
+    @classmethod
+    def _one_repository(cls, name: object) -> object:
+        if isinstance(name, str) and any(c in name for c in "*?["):
+            raise rule(
+                f"{show(name)} must name one repository: a wildcard trusts every repository it matches"
+            )
+        return name
+
+    @field_validator("deploy_branch")
+    @classmethod
+    def _main_only(cls, branch: str) -> str:
+        if branch != DEPLOY_BRANCH:
+            raise rule(
+                f"{show(branch)} must be {show(DEPLOY_BRANCH)}: only reviewed main-branch runs deploy "
+                "(docs/decisions/0020)"
+            )
+        return branch
+
+    @model_validator(mode="after")
+    def _prod_is_reviewed(self) -> BootstrapSettings:
+        if self.environment == "prod" and not (self.reviewers.teams or self.reviewers.users):
+            raise rule(
+                "prod's deploy jobs need at least one required reviewer (a team or user ID)",
+                field="bootstrap:reviewers",
+            )
+        return self
 
     @field_validator("state_bucket")
     @classmethod
@@ -115,12 +191,24 @@ class BootstrapSettings(Model):
         return f"picturesocial-runner-{self.environment}"
 
     @property
+    def repository_name(self) -> str:
+        return self.github_repository.split("/", 1)[1]
+
+    @property
+    def owns_repository_settings(self) -> bool:
+        return self.environment == self.repository_settings_owner
+
+    @property
     def preview_subject(self) -> str:
-        return f"repo:{self.github_repository}:pull_request"
+        """A pull request of the repository (context `pull_request`), its ref `refs/pull/<number>/merge`: the
+        one wildcard, the number (StringLike), in a subject whose every other part is fixed."""
+        return f"repo:{self.github_repository}:pull_request:ref:refs/pull/*/merge"
 
     @property
     def deploy_subject(self) -> str:
-        return f"repo:{self.github_repository}:environment:{self.environment}"
+        """A job of the account's environment running on main, exactly."""
+        environment, ref = f"environment:{self.environment}", f"refs/heads/{self.deploy_branch}"
+        return f"repo:{self.github_repository}:{environment}:ref:{ref}"
 
     @property
     def tags(self) -> dict[str, str]:

@@ -19,7 +19,7 @@ from bootstrap.boundaries import (
     workload_boundary_document,
 )
 from bootstrap.config import GITHUB_OIDC, BootstrapSettings
-from infra.iam_documents import STS_AUDIENCE, web_identity_trust
+from infra.iam_documents import STS_AUDIENCE, document, web_identity_trust
 
 # configure-aws-credentials exports one session's credentials for the whole job: a preview fits in an hour; a
 # deploy gets two (a Kubernetes upgrade rolls every node group), the job's 90-minute timeout inside it.
@@ -32,9 +32,21 @@ ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def trust(provider_arn: str, subject: str) -> str:
-    """Exactly one subject of the one repository, and only tokens minted for STS: StringEquals, no
-    wildcard."""
-    return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
+    """One subject of the one repository, and only tokens minted for STS: StringEquals, except the preview's
+    subject, whose one wildcard is the pull request's number (StringLike; docs/decisions/0020)."""
+    if "*" not in subject:
+        return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {f"{GITHUB_OIDC}:aud": STS_AUDIENCE},
+                "StringLike": {f"{GITHUB_OIDC}:sub": subject},
+            },
+        }
+    )
 
 
 class GithubAccess(pulumi.ComponentResource):

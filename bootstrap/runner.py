@@ -18,11 +18,39 @@ from infra.iam_documents import service_may_assume
 # (actions/setup-python issues 460 and 750).
 IMAGE = "aws/codebuild/standard:8.0"
 LOG_RETENTION_DAYS = 30
+# The workflows whose jobs run here (`name:` of .github/workflows/preview.yml and deploy.yml; pulumi-up.yml's
+# job runs inside deploy's run, whose name the workflow_job event carries). tests/test_bootstrap.py checks the
+# list against every workflow with a job on a `codebuild-` runner.
+RUNNER_WORKFLOWS = ("deploy", "preview")
+
+
+def webhook_filter_groups(settings: BootstrapSettings) -> list[aws.codebuild.WebhookFilterGroupArgs]:
+    """Which queued jobs start a build. A group matches when all its filters do, and a build starts when any
+    group matches (CodeBuild user guide, "GitHub webhook events"), so every group narrows the event by more
+    than EVENT. The filter types that apply to WORKFLOW_JOB_QUEUED (CodeBuild API reference, WebhookFilter, in
+    botocore's codebuild model): WORKFLOW_NAME ("works with WORKFLOW_JOB_QUEUED events only") and
+    ACTOR_ACCOUNT_ID (the GitHub account that caused the event). HEAD_REF and BASE_REF work with push and pull
+    request events only, and REPOSITORY_NAME with organization or global webhooks only: the branch is pinned
+    by the GitHub environments and the deploy role's trust instead (bootstrap/repository.py)."""
+    filters = [
+        aws.codebuild.WebhookFilterGroupFilterArgs(type="EVENT", pattern="WORKFLOW_JOB_QUEUED"),
+        aws.codebuild.WebhookFilterGroupFilterArgs(
+            type="WORKFLOW_NAME", pattern=f"^({'|'.join(RUNNER_WORKFLOWS)})$"
+        ),
+    ]
+    if settings.runner_actors:
+        filters.append(
+            aws.codebuild.WebhookFilterGroupFilterArgs(
+                type="ACTOR_ACCOUNT_ID", pattern=f"^({'|'.join(map(str, settings.runner_actors))})$"
+            )
+        )
+    return [aws.codebuild.WebhookFilterGroupArgs(filters=filters)]
 
 
 class Runner(pulumi.ComponentResource):
     """VPC (a public half with the NAT gateway, a private half for the jobs), the project with its webhook on
-    WORKFLOW_JOB_QUEUED, its role, its logs, and the GitHub connection it clones through."""
+    the queued jobs of this repository's preview and deploy workflows, its role, its logs, and the GitHub
+    connection it clones through."""
 
     egress_cidr: pulumi.Output[str]
     project: aws.codebuild.Project | None
@@ -193,15 +221,7 @@ class Runner(pulumi.ComponentResource):
                 "runner",
                 project_name=self.project.name,
                 build_type="BUILD",
-                filter_groups=[
-                    aws.codebuild.WebhookFilterGroupArgs(
-                        filters=[
-                            aws.codebuild.WebhookFilterGroupFilterArgs(
-                                type="EVENT", pattern="WORKFLOW_JOB_QUEUED"
-                            )
-                        ]
-                    )
-                ],
+                filter_groups=webhook_filter_groups(settings),
                 opts=child,
             )
         self.egress_cidr = address.public_ip.apply(lambda ip: f"{ip}/32")

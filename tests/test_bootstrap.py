@@ -36,16 +36,16 @@ def trust_condition(graph, name: str) -> dict:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_each_role_admits_exactly_its_subject_of_the_one_repository(bootstrap_graphs, stack):
     graph = bootstrap_graphs[stack]
+    # Subjects of the repository's template, repo + context + ref (docs/decisions/0020): any pull request's
+    # merge ref for the preview (the number the one wildcard), exactly main in the environment for the deploy.
     assert trust_condition(graph, "preview") == {
-        "StringEquals": {
-            f"{GITHUB}:aud": "sts.amazonaws.com",
-            f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request",
-        }
+        "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+        "StringLike": {f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request:ref:refs/pull/*/merge"},
     }
     assert trust_condition(graph, "deploy") == {
         "StringEquals": {
             f"{GITHUB}:aud": "sts.amazonaws.com",
-            f"{GITHUB}:sub": f"repo:example-org/picturesocial:environment:{stack}",
+            f"{GITHUB}:sub": f"repo:example-org/picturesocial:environment:{stack}:ref:refs/heads/main",
         }
     }
     # An hour for a preview, two for a deploy (the job's 90-minute timeout fits in one session).
@@ -197,7 +197,14 @@ def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_grap
     permissions = one(graph, "aws:iam/rolePolicy:RolePolicy", "service-role")
     assert permissions["urn"] in one(graph, "aws:codebuild/project:Project", "runner")["dependencies"]
     webhook = one(graph, "aws:codebuild/webhook:Webhook", "runner")["inputs"]
-    assert webhook["filterGroups"] == [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
+    assert webhook["filterGroups"] == [
+        {
+            "filters": [
+                {"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"},
+                {"type": "WORKFLOW_NAME", "pattern": "^(deploy|preview)$"},
+            ]
+        }
+    ]
     address = one(graph, "aws:ec2/eip:Eip", "egress")
     assert address["protect"] is True
     igw = one(graph, "aws:ec2/internetGateway:InternetGateway", "igw")
@@ -301,8 +308,47 @@ def write_bootstrap_stack(tmp_path, **changes) -> str:
             {"bootstrap:githubRepo": "example-org/picturesocial"},
             "error: bootstrap:githubRepo: unknown key; did you mean bootstrap:githubRepository?\n",
         ),
+        # Trust that would reach beyond reviewed main-branch runs of the one repository (docs/decisions/0020).
+        (
+            {"bootstrap:githubRepository": "example-org/*"},
+            'error: bootstrap:githubRepository: "example-org/*" must name one repository: a wildcard trusts '
+            "every repository it matches\n",
+        ),
+        (
+            {"bootstrap:deployBranch": "release"},
+            'error: bootstrap:deployBranch: "release" must be "main": only reviewed main-branch runs deploy '
+            "(docs/decisions/0020)\n",
+        ),
+        (
+            {"bootstrap:environment": "prod"},
+            "error: bootstrap:reviewers: prod's deploy jobs need at least one required reviewer "
+            "(a team or user ID)\n",
+        ),
+        (
+            {"bootstrap:reviewers": {"teams": [1, 2, 3, 4, 5, 6, 7]}},
+            "error: bootstrap:reviewers.teams: [1, 2, 3, 4, 5, 6, 7] must have at most 6 entries\n",
+        ),
+        (
+            {"bootstrap:repositorySettingsOwner": "qa"},
+            'error: bootstrap:repositorySettingsOwner: "qa" must be "dev", "staging" or "prod"\n',
+        ),
+        (
+            {"bootstrap:runnerActors": [583231, 0]},
+            "error: bootstrap:runnerActors[1]: 0 must be greater than 0\n",
+        ),
     ],
-    ids=["repository-without-owner", "unknown-environment", "bucket-s3-refuses", "typo-in-a-key"],
+    ids=[
+        "repository-without-owner",
+        "unknown-environment",
+        "bucket-s3-refuses",
+        "typo-in-a-key",
+        "wildcard-repository",
+        "another-branch",
+        "prod-without-reviewers",
+        "too-many-reviewers",
+        "unknown-owner-stack",
+        "actor-not-an-id",
+    ],
 )
 def test_a_bad_bootstrap_value_stops_with_one_line_naming_the_key(tmp_path, capsys, changes, expected):
     code = synth_main(

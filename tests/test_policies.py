@@ -517,6 +517,8 @@ GITHUB_TRUST = {
         "deployRole": "picturesocial-deploy",
     }
 }
+PREVIEW_SUB = "repo:example-org/picturesocial:pull_request:ref:refs/pull/*/merge"
+DEPLOY_SUB = "repo:example-org/picturesocial:environment:prod:ref:refs/heads/main"
 
 
 MORE_BAD_CASES = [
@@ -738,32 +740,40 @@ MORE_BAD_CASES = [
         {},
         "never @latest",
     ),
+    # The subject template is repo, context, ref (bootstrap/repository.py): the preview's subject is
+    # PREVIEW_SUB (StringLike), the deploy role's DEPLOY_SUB (StringEquals). One thing wrong in each case.
     (
         "github-oidc-trust-scoped",
         [github_role("r", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:example-org/*"}})],
         GITHUB_TRUST,
-        "trusts GitHub under ['StringLike']",
+        "one repo:<owner>/<name>:<context>:ref:<ref> subject",
     ),
     (
         "github-oidc-trust-scoped",
-        [github_role("r", {"StringEquals": {f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}})],
+        [github_role("r", {"StringLike": {f"{GH}:sub": PREVIEW_SUB}})],
         GITHUB_TRUST,
         "of any audience",
     ),
     (
         "github-oidc-trust-scoped",
-        [github_role("r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/*:pull_request"}})],
+        [
+            github_role(
+                "r",
+                {
+                    "StringEquals": AUD,
+                    "StringLike": {f"{GH}:sub": PREVIEW_SUB.replace("/picturesocial", "/*")},
+                },
+            )
+        ],
         GITHUB_TRUST,
-        "one repo:<owner>/<name> subject",
+        "one repo:<owner>/<name>:<context>:ref:<ref> subject",
     ),
     (
         "github-oidc-trust-scoped",
         [
+            github_role("a", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": PREVIEW_SUB}}),
             github_role(
-                "a", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}}
-            ),
-            github_role(
-                "b", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/other:environment:prod"}}
+                "b", {"StringEquals": {**AUD, f"{GH}:sub": DEPLOY_SUB.replace("/picturesocial", "/other")}}
             ),
         ],
         GITHUB_TRUST,
@@ -771,11 +781,7 @@ MORE_BAD_CASES = [
     ),
     (
         "github-oidc-trust-scoped",
-        [
-            github_role(
-                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}}
-            )
-        ],
+        [github_role("r", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": PREVIEW_SUB}})],
         {},
         "does not name the repository, deployEnvironment and deployRole",
     ),
@@ -783,7 +789,11 @@ MORE_BAD_CASES = [
         "github-oidc-trust-scoped",
         [
             github_role(
-                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:attacker/picturesocial:pull_request"}}
+                "r",
+                {
+                    "StringEquals": AUD,
+                    "StringLike": {f"{GH}:sub": PREVIEW_SUB.replace("example-org", "attacker")},
+                },
             )
         ],
         GITHUB_TRUST,
@@ -791,24 +801,87 @@ MORE_BAD_CASES = [
     ),
     (
         "github-oidc-trust-scoped",
+        [github_role("r", {"StringEquals": {**AUD, f"{GH}:sub": DEPLOY_SUB.replace(":prod:", ":dev:")}})],
+        GITHUB_TRUST,
+        "this account deploys environment 'prod' only",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [github_role("deploy", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": PREVIEW_SUB}})],
+        GITHUB_TRUST,
+        "deploy role deploy trusts 'pull_request'",
+    ),
+    # Another branch, any branch, and the environment's subject without the ref (the default template's).
+    (
+        "github-oidc-trust-scoped",
         [
             github_role(
-                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:environment:dev"}}
+                "deploy", {"StringEquals": {**AUD, f"{GH}:sub": DEPLOY_SUB.replace("main", "release")}}
             )
         ],
         GITHUB_TRUST,
-        "this account deploys environment 'prod' only",
+        "trusts environment:prod on 'refs/heads/release': only refs/heads/main deploys",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "deploy", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": DEPLOY_SUB.replace("main", "*")}}
+            )
+        ],
+        GITHUB_TRUST,
+        "trusts 'environment:prod' through a wildcard",
     ),
     (
         "github-oidc-trust-scoped",
         [
             github_role(
                 "deploy",
-                {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:pull_request"}},
+                {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:environment:prod"}},
             )
         ],
         GITHUB_TRUST,
-        "deploy role deploy trusts 'pull_request'",
+        "one repo:<owner>/<name>:<context>:ref:<ref> subject",
+    ),
+    # A pull request's ref with more than its number wild, or a wildcard the preview does not need.
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r",
+                {
+                    "StringEquals": AUD,
+                    "StringLike": {f"{GH}:sub": "repo:example-org/picturesocial:pull_request:ref:*"},
+                },
+            )
+        ],
+        GITHUB_TRUST,
+        "StringLike 'refs/pull/*/merge', the number the only wildcard",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": AUD, "StringLike": {f"{GH}:sub": "repo:example-org/picturesocial:*"}}
+            )
+        ],
+        GITHUB_TRUST,
+        "one repo:<owner>/<name>:<context>:ref:<ref> subject",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r",
+                {
+                    "StringEquals": AUD,
+                    "StringLike": {f"{GH}:sub": PREVIEW_SUB},
+                    "ForAnyValue:StringLike": {f"{GH}:sub": "*"},
+                },
+            )
+        ],
+        GITHUB_TRUST,
+        "trusts GitHub under ['ForAnyValue:StringLike']",
     ),
     (
         "log-groups-have-retention",

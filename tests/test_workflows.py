@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -47,9 +48,10 @@ def test_tests_run_on_every_push_and_pull_request():
 
 def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
     workflow = load("preview.yml")
-    assert workflow["permissions"]["id-token"] == "write"
+    assert workflow["permissions"] == {}
     preview = workflow["jobs"]["preview"]
-    assert "head.repo.full_name == github.repository" in preview["if"]
+    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
     # On the bootstrap's runner of the stack's account, whose egress address the API server admits.
     assert preview["runs-on"] == RUNNER.format("matrix.stack")
@@ -63,9 +65,8 @@ def test_previews_use_oidc_and_skip_forks_which_get_the_offline_diff():
         "policy/config/${{ matrix.stack }}.json",
     )
     offline = workflow["jobs"]["offline-diff"]
-    assert "if" not in offline and any(
-        "make --no-print-directory diff" in s.get("run", "") for s in offline["steps"]
-    )
+    assert "if" not in offline and offline["permissions"] == {"contents": "read"}
+    assert any("make --no-print-directory diff" in s.get("run", "") for s in offline["steps"])
 
 
 def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
@@ -143,9 +144,10 @@ def test_the_gate_check_sees_a_swallowed_failure(tmp_path, monkeypatch):
         test_no_gate_can_be_ignored()
 
 
-def test_every_action_is_a_node_24_major():
-    # Node 20 left GitHub's runners on 2026-09-16: an action still declaring it fails the job. The majors
-    # below are the Node 24 releases (sources in each workflow's header), written out.
+def test_every_action_is_pinned_to_the_commit_of_a_node_24_release():
+    # Node 20 leaves GitHub's runners on 2026-09-23 (actions/runner#4685): an action still declaring it fails
+    # the job. Each pin is the commit of the release tag in its comment (looked up with `git rev-parse
+    # <tag>^{commit}` in each action's repository on 2026-12-03; every one declares runs.using node24).
     used = {
         line.split("uses:", 1)[1].strip()
         for path in (ROOT / ".github" / "workflows").glob("*.yml")
@@ -153,8 +155,323 @@ def test_every_action_is_a_node_24_major():
         if "uses:" in line and not line.strip().startswith("#") and "@" in line
     }
     assert used == {
-        "actions/checkout@v6",
-        "actions/setup-python@v6",
-        "aws-actions/configure-aws-credentials@v6",
-        "pulumi/actions@v7",
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+        "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97 # v7.0.0",
+        "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3",
+        "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d # v7.0.0",
     }
+
+
+# --- Gates as properties, over every job of every workflow (issue 22, "Workflow gates as properties") ---
+# A fork's pull request runs the fork's code: it must never reach an OIDC token, a runner inside an account or
+# a secret, whatever labels or conditions a later change adds. GitHub gives fork pull requests no secrets and
+# a read-only token by default (GitHub docs, "Events that trigger workflows": pull_request, workflows in
+# forked repositories), but a self-hosted or CodeBuild runner and `id-token: write` are ours to withhold:
+# the only gate is the job's condition, so every privileged job of a pull-request workflow carries it as a
+# conjunct.
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+ON_MAIN = "github.ref == 'refs/heads/main'"
+# Triggers that run with the base repository's secrets and token for a fork's pull request.
+FORK_WITH_SECRETS = {"pull_request_target", "workflow_run"}
+GITHUB_HOSTED = re.compile(r"^(ubuntu|windows|macos)-[\w.-]+$")
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def live_workflows() -> dict[str, dict]:
+    return {path.name: yaml.safe_load(path.read_text()) for path in WORKFLOWS}
+
+
+def triggers(workflow: dict) -> dict:
+    on = workflow.get(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as True
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on or {})
+
+
+def conjuncts(condition) -> set[str]:
+    """The terms every run of the job satisfies: the top-level `&&` terms of its `if`, or nothing when an `||`
+    (or a `!`) could let a run through without one of them."""
+    if not isinstance(condition, str):
+        return set()
+    text = " ".join(condition.strip().removeprefix("${{").removesuffix("}}").split())
+    if "||" in text or "!" in text.replace("!=", ""):
+        return set()
+    return {term.strip().strip("()").strip() for term in text.split("&&")}
+
+
+def local_workflow(job: dict, workflows: dict[str, dict]) -> dict | None:
+    uses = job.get("uses", "")
+    prefix = "./.github/workflows/"
+    return workflows.get(uses[len(prefix) :]) if uses.startswith(prefix) else None
+
+
+def privileges(job: dict, workflow: dict, workflows: dict[str, dict]) -> list[str]:
+    """What a fork must never get that this job holds: an OIDC token, a runner that is not GitHub-hosted, a
+    secret (through the job itself or the reusable workflow it calls)."""
+    found = []
+    permissions = job.get("permissions", workflow.get("permissions"))
+    if permissions == "write-all" or (
+        isinstance(permissions, dict) and permissions.get("id-token") == "write"
+    ):
+        found.append("id-token")
+    runs_on = job.get("runs-on")
+    labels = runs_on if isinstance(runs_on, list) else [runs_on] if isinstance(runs_on, str) else [runs_on]
+    if runs_on is not None and not all(isinstance(x, str) and GITHUB_HOSTED.match(x) for x in labels):
+        found.append(f"runner {runs_on}")
+    if "secrets" in job or "secrets." in yaml.safe_dump(job):
+        found.append("secrets")
+    called = local_workflow(job, workflows)
+    if job.get("uses") and called is None:
+        found.append(f"remote workflow {job['uses']}")
+    if called is not None:
+        for inner in called.get("jobs", {}).values():
+            found += [f"{job['uses']}: {p}" for p in privileges(inner, called, workflows) if p != "id-token"]
+    return found
+
+
+def fork_reachable_privileges(workflows: dict[str, dict]) -> list[str]:
+    problems = []
+    for name, workflow in workflows.items():
+        events = set(triggers(workflow))
+        for event in events & FORK_WITH_SECRETS:
+            problems.append(f"{name}: triggered by {event}, which runs a fork's pull request with secrets")
+        if "pull_request" not in events:
+            continue
+        for job_name, job in workflow["jobs"].items():
+            held = privileges(job, workflow, workflows)
+            if held and SAME_REPOSITORY not in conjuncts(job.get("if")):
+                problems.append(f"{name} {job_name}: a fork's pull request gets {held}")
+    return problems
+
+
+def deploy_jobs(workflows: dict[str, dict]):
+    """Jobs that deploy: those naming a GitHub environment, and those calling a workflow that has one."""
+
+    def deploys(job: dict) -> bool:
+        called = local_workflow(job, workflows)
+        return "environment" in job or any(
+            deploys(inner) for inner in (called or {}).get("jobs", {}).values()
+        )
+
+    for name, workflow in workflows.items():
+        for job_name, job in workflow["jobs"].items():
+            if deploys(job):
+                yield name, job_name, job
+
+
+def deploys_off_main(workflows: dict[str, dict]) -> list[str]:
+    """A deploy job runs only for a push to main (or inside a reusable workflow only such jobs call), and says
+    so in its own condition."""
+    problems = []
+    for name, job_name, job in deploy_jobs(workflows):
+        events = triggers(workflows[name])
+        main_push = events == {"push": {"branches": ["main"]}}
+        if not (main_push or set(events) == {"workflow_call"}):
+            problems.append(f"{name} {job_name}: deploys on {sorted(events)}, not only a push to main")
+        if ON_MAIN not in conjuncts(job.get("if")):
+            problems.append(f"{name} {job_name}: deploys without `if: {ON_MAIN}`")
+    return problems
+
+
+def least_privilege(workflows: dict[str, dict]) -> list[str]:
+    """Nothing granted at workflow level but reads, every job naming its own permissions, secrets named per
+    call, every action pinned to a commit."""
+    problems = []
+    for name, workflow in workflows.items():
+        top = workflow.get("permissions")
+        if not isinstance(top, dict) or any(v not in ("read", "none") for v in top.values()):
+            problems.append(f"{name}: workflow-level permissions {top!r} (read-only or empty only)")
+        for job_name, job in workflow["jobs"].items():
+            if "permissions" not in job:
+                problems.append(f"{name} {job_name}: declares no permissions")
+            if job.get("secrets") == "inherit":
+                problems.append(f"{name} {job_name}: secrets: inherit")
+            uses = [job.get("uses")] + [step.get("uses") for step in job.get("steps", [])]
+            for action in filter(None, uses):
+                if not (action.startswith("./") or PINNED.match(action)):
+                    problems.append(f"{name} {job_name}: {action} is not pinned to a commit")
+    return problems
+
+
+def test_fork_pull_requests_never_reach_a_token_a_runner_in_an_account_or_a_secret():
+    workflows = live_workflows()
+    assert set(triggers(workflows["preview.yml"])) == {"pull_request"}
+    # The property holds over privileged jobs that exist: the preview is one, gated.
+    assert privileges(workflows["preview.yml"]["jobs"]["preview"], workflows["preview.yml"], workflows)
+    assert fork_reachable_privileges(workflows) == []
+
+
+def test_deploys_run_only_on_main():
+    workflows = live_workflows()
+    assert {(name, job) for name, job, _ in deploy_jobs(workflows)} == {
+        ("deploy.yml", "dev"),
+        ("deploy.yml", "staging"),
+        ("deploy.yml", "prod"),
+        ("pulumi-up.yml", "up"),
+    }
+    assert deploys_off_main(workflows) == []
+
+
+def test_every_job_is_least_privileged_and_pinned():
+    assert least_privilege(live_workflows()) == []
+
+
+def test_the_composite_action_pins_what_it_uses():
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "setup-aws-cli" / "action.yml").read_text())
+    uses = [step["uses"] for step in action["runs"]["steps"] if "uses" in step]
+    assert all(PINNED.match(u) for u in uses), uses
+
+
+def widened(change):
+    """The live workflows with one job changed (a copy: the files are untouched)."""
+    workflows = copy.deepcopy(live_workflows())
+    change(workflows)
+    return workflows
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # A label or condition that lets a fork through.
+        (
+            lambda w: w["preview.yml"]["jobs"]["preview"].update(
+                {
+                    "if": w["preview.yml"]["jobs"]["preview"]["if"]
+                    + " || contains(github.event.pull_request.labels.*.name, 'safe')"
+                }
+            ),
+            "preview.yml preview: a fork's pull request gets ['id-token'",
+        ),
+        (
+            lambda w: w["preview.yml"]["jobs"]["preview"].pop("if"),
+            "preview.yml preview: a fork's pull request gets",
+        ),
+        # The fork-safe job moved onto the account's runner, given a token, or a secret.
+        (
+            lambda w: w["preview.yml"]["jobs"]["offline-diff"].update(
+                {"runs-on": RUNNER.format("matrix.stack")}
+            ),
+            "preview.yml offline-diff: a fork's pull request gets ['runner codebuild-",
+        ),
+        (
+            lambda w: w["preview.yml"]["jobs"]["offline-diff"].update({"runs-on": ["self-hosted", "linux"]}),
+            "preview.yml offline-diff: a fork's pull request gets [\"runner ['self-hosted'",
+        ),
+        (
+            lambda w: w["preview.yml"]["jobs"]["offline-diff"]["permissions"].update({"id-token": "write"}),
+            "preview.yml offline-diff: a fork's pull request gets ['id-token']",
+        ),
+        (
+            lambda w: w["preview.yml"]["jobs"]["offline-diff"].update(
+                {"env": {"TOKEN": "${{ secrets.PULUMI_TOKEN }}"}}
+            ),
+            "preview.yml offline-diff: a fork's pull request gets ['secrets']",
+        ),
+        # id-token granted at workflow level, reaching a job that names no permissions of its own.
+        (
+            lambda w: (
+                w["preview.yml"].update({"permissions": {"contents": "read", "id-token": "write"}}),
+                w["preview.yml"]["jobs"]["offline-diff"].pop("permissions"),
+            ),
+            "preview.yml offline-diff: a fork's pull request gets ['id-token']",
+        ),
+        (
+            lambda w: w["test.yml"].setdefault(True, {}).update({"pull_request_target": None}),
+            "test.yml: triggered by pull_request_target",
+        ),
+    ],
+    ids=[
+        "label-or",
+        "no-condition",
+        "codebuild-runner",
+        "self-hosted",
+        "id-token",
+        "secret",
+        "workflow-level-id-token",
+        "pull-request-target",
+    ],
+)
+def test_the_fork_gate_sees_one_job_of_several_widened(change, expected):
+    problems = fork_reachable_privileges(widened(change))
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            lambda w: w["deploy.yml"].update({True: {"push": {"branches": ["main", "release/*"]}}}),
+            "deploy.yml dev: deploys on ['push'], not only a push to main",
+        ),
+        (
+            lambda w: w["deploy.yml"].update(
+                {True: {"push": {"branches": ["main"]}, "workflow_dispatch": None}}
+            ),
+            "deploy.yml dev: deploys on ['push', 'workflow_dispatch']",
+        ),
+        (lambda w: w["deploy.yml"]["jobs"]["staging"].pop("if"), "deploy.yml staging: deploys without"),
+        (
+            lambda w: w["pulumi-up.yml"]["jobs"]["up"].update(
+                {"if": "always() || github.ref == 'refs/heads/main'"}
+            ),
+            "pulumi-up.yml up: deploys without",
+        ),
+        (
+            lambda w: w["test.yml"]["jobs"]["test"].update({"environment": "dev"}),
+            "test.yml test: deploys on ['pull_request', 'push']",
+        ),
+    ],
+    ids=[
+        "another-branch",
+        "by-hand",
+        "caller-without-condition",
+        "called-without-condition",
+        "environment-elsewhere",
+    ],
+)
+def test_the_main_only_gate_sees_one_deploy_job_off_main(change, expected):
+    problems = deploys_off_main(widened(change))
+    assert problems and problems[0].startswith(expected), problems
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            lambda w: w["deploy.yml"].update({"permissions": {"contents": "read", "id-token": "write"}}),
+            "deploy.yml: workflow-level permissions",
+        ),
+        (
+            lambda w: w["deploy.yml"]["jobs"]["verify"].pop("permissions"),
+            "deploy.yml verify: declares no permissions",
+        ),
+        (
+            lambda w: w["deploy.yml"]["jobs"]["prod"].update({"secrets": "inherit"}),
+            "deploy.yml prod: secrets: inherit",
+        ),
+        (
+            lambda w: w["pulumi-up.yml"]["jobs"]["up"]["steps"][1].update(
+                {"uses": "actions/setup-python@v7"}
+            ),
+            "pulumi-up.yml up: actions/setup-python@v7 is not pinned",
+        ),
+        (
+            lambda w: w["deploy.yml"]["jobs"]["prod"].update(
+                {"uses": "example-org/workflows/.github/workflows/up.yml@main"}
+            ),
+            "deploy.yml prod: example-org/workflows/.github/workflows/up.yml@main is not pinned",
+        ),
+    ],
+    ids=[
+        "workflow-level-write",
+        "job-without-permissions",
+        "secrets-inherit",
+        "step-by-tag",
+        "workflow-by-branch",
+    ],
+)
+def test_the_least_privilege_gate_sees_one_job_of_several_wrong(change, expected):
+    problems = least_privilege(widened(change))
+    assert len(problems) == 1 and problems[0].startswith(expected), problems

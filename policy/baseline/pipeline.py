@@ -21,14 +21,87 @@ from ._common import (
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 
 
-GITHUB_SUBJECT = re.compile(r"^repo:([^/*?]+/[^:*?]+):(pull_request|environment:[A-Za-z0-9_.-]+)$")
+# The repository's subject template (bootstrap/repository.py, docs/decisions/0020): repo, context, ref. GitHub
+# docs, "About security hardening with OpenID Connect", "Customizing the subject claims for an organization or
+# repository" (context: `environment:<name>` for a job naming an environment, else `pull_request` for a pull
+# request event).
+GITHUB_SUBJECT = re.compile(
+    r"^repo:(?P<repository>[^/:*?]+/[^:*?]+)"
+    r":(?P<context>pull_request|environment:[A-Za-z0-9_.-]+)"
+    r":ref:(?P<ref>[^:]+)$"
+)
+# Only main deploys; a pull request's ref is refs/pull/<number>/merge, whose number is the one wildcard a
+# trust may hold (StringLike), and only in a pull_request subject.
+DEPLOY_REF = "refs/heads/main"
+PULL_REQUEST_REF = "refs/pull/*/merge"
+
+
+def _github_subject_problems(role_name: str, condition: dict, config: dict, *, deploy: bool) -> list[str]:
+    """What is wrong with one trust statement's condition: an operator other than StringEquals/StringLike, a
+    token of another audience, a subject not of the template, another repository, another environment or
+    branch, a wildcard anywhere but a pull request's number."""
+    problems = []
+    if set(condition) - {"StringEquals", "StringLike"}:
+        problems.append(
+            f"role {role_name} trusts GitHub under {sorted(set(condition) - {'StringEquals', 'StringLike'})}"
+        )
+    equals, like = condition.get("StringEquals") or {}, condition.get("StringLike") or {}
+    if equals.get(f"{GITHUB_OIDC}:aud") != "sts.amazonaws.com" or f"{GITHUB_OIDC}:aud" in like:
+        problems.append(f"role {role_name} trusts GitHub tokens of any audience")
+    others = (set(equals) | set(like)) - {f"{GITHUB_OIDC}:aud", f"{GITHUB_OIDC}:sub"}
+    if others:
+        problems.append(f"role {role_name} trusts GitHub on {sorted(others)}: sub and aud only")
+    subjects = [
+        (op, c[f"{GITHUB_OIDC}:sub"])
+        for op, c in (("StringEquals", equals), ("StringLike", like))
+        if f"{GITHUB_OIDC}:sub" in c
+    ]
+    if len(subjects) != 1 or not isinstance(subjects[0][1], str):
+        return [
+            *problems,
+            f"role {role_name} trusts GitHub subject {[s for _, s in subjects]!r}: exactly one subject",
+        ]
+    operator, subject = subjects[0]
+    match = GITHUB_SUBJECT.match(subject)
+    if match is None:
+        return [
+            *problems,
+            f"role {role_name} trusts GitHub subject {subject!r}: one "
+            "repo:<owner>/<name>:<context>:ref:<ref> subject",
+        ]
+    repository, context, ref = match["repository"], match["context"], match["ref"]
+    if repository != config["repository"]:
+        problems.append(f"role {role_name} trusts {repository!r}, not {config['repository']!r}")
+    if context == "pull_request":
+        if (operator, ref) != ("StringLike", PULL_REQUEST_REF):
+            problems.append(
+                f"role {role_name} trusts pull requests on {operator} {ref!r}: StringLike "
+                f"{PULL_REQUEST_REF!r}, the number the only wildcard"
+            )
+    else:
+        if operator != "StringEquals" or "*" in ref or "?" in ref:
+            problems.append(f"role {role_name} trusts {context!r} through a wildcard: StringEquals, exactly")
+        if context != f"environment:{config['environment']}":
+            problems.append(
+                f"role {role_name} trusts GitHub {context!r}; this account deploys environment "
+                f"{config['environment']!r} only"
+            )
+        if ref != DEPLOY_REF:
+            problems.append(f"role {role_name} trusts {context} on {ref!r}: only {DEPLOY_REF} deploys")
+    if deploy and context != f"environment:{config['environment']}":
+        problems.append(
+            f"deploy role {role_name} trusts {context!r}: it admits the environment "
+            f"{config['environment']!r} only"
+        )
+    return problems
 
 
 def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Roles GitHub's OIDC tokens may assume admit one exact subject of one repository: a pull request of it,
-    or one of its environments; never a wildcard (`repo:org/*` lets every repository of the organization
-    in). The stack's policy config names the repository, the one environment that may deploy, and the deploy
-    role, which admits that environment and nothing else."""
+    """Roles GitHub's OIDC tokens may assume admit one subject of one repository: its pull requests (the
+    preview, read-only), or its environment's jobs on main (the deploy role); never another repository,
+    another branch or a wildcard beyond a pull request's number (`repo:org/*` lets every repository of the
+    organization in). The stack's policy config names the repository, the one environment that may deploy,
+    and the deploy role, which admits that environment and nothing else."""
     config = args.get_config()
     repository, environment, deploy_role = (
         config.get("repository"),
@@ -49,40 +122,19 @@ def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
             return
         for statement in json.loads(document).get("Statement", []):
             condition = statement.get("Condition") or {}
-            equals = condition.get("StringEquals") or {}
-            if set(condition) - {"StringEquals"}:
-                report(
-                    f"role {role.name} trusts GitHub under {sorted(set(condition) - {'StringEquals'})}",
-                    role.urn,
+            for problem in _github_subject_problems(
+                role.name,
+                condition,
+                {"repository": repository, "environment": environment},
+                deploy=role.props.get("name") == deploy_role,
+            ):
+                report(problem, role.urn)
+            for operator in ("StringEquals", "StringLike"):
+                match = GITHUB_SUBJECT.match(
+                    str((condition.get(operator) or {}).get(f"{GITHUB_OIDC}:sub", ""))
                 )
-            if equals.get(f"{GITHUB_OIDC}:aud") != "sts.amazonaws.com":
-                report(f"role {role.name} trusts GitHub tokens of any audience", role.urn)
-            subject = equals.get(f"{GITHUB_OIDC}:sub")
-            match = GITHUB_SUBJECT.match(subject) if isinstance(subject, str) else None
-            if match is None:
-                report(
-                    f"role {role.name} trusts GitHub subject {subject!r}: one repo:<owner>/<name> subject",
-                    role.urn,
-                )
-            else:
-                repositories.add(match.group(1))
-                if match.group(1) != repository:
-                    report(f"role {role.name} trusts {match.group(1)!r}, not {repository!r}", role.urn)
-                if (
-                    match.group(2).startswith("environment:")
-                    and match.group(2) != f"environment:{environment}"
-                ):
-                    report(
-                        f"role {role.name} trusts GitHub {match.group(2)!r}; this account deploys "
-                        f"environment {environment!r} only",
-                        role.urn,
-                    )
-                if role.props.get("name") == deploy_role and match.group(2) != f"environment:{environment}":
-                    report(
-                        f"deploy role {role.name} trusts {match.group(2)!r}: it admits the environment "
-                        f"{environment!r} only",
-                        role.urn,
-                    )
+                if match:
+                    repositories.add(match["repository"])
     if len(repositories) > 1:
         report(f"GitHub roles of this stack trust several repositories: {sorted(repositories)}", None)
 
@@ -107,8 +159,8 @@ def _account_guard(args: StackValidationArgs, report: ReportViolation) -> None:
 POLICIES = [
     StackValidationPolicy(
         name="github-oidc-trust-scoped",
-        description="Roles trusting GitHub admit one exact subject of the configured repository, for STS "
-        "only; the deploy role admits its environment only",
+        description="Roles trusting GitHub admit one subject of the configured repository, for STS only: "
+        "its pull requests, or its environment's jobs on main (the deploy role); no other wildcard",
         validate=_github_trust,
         enforcement_level=MANDATORY,
         config_schema=PolicyConfigSchema(

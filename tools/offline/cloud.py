@@ -159,6 +159,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             return self._eks_cluster(name, inputs, identity)
         if typ.startswith("aws:"):
             return self._aws(typ, name, inputs, identity)
+        if typ.startswith("github:"):
+            # GitHub's ids are the names it was given (repository:environment, repository:variable, ...).
+            return self._fake(f"{name}-{_digest(identity, length=8)}"), inputs
         # Component resources (ours and remote ones) have no id.
         return "", inputs
 
