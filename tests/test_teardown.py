@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from conftest import FIXTURE, fixture_config
 from graphq import one
 
+from tools import destroy as destroy_tool
 from tools.offline import Graph
 from tools.offline.teardown import deletion_order, hazards
 
@@ -139,3 +141,54 @@ def test_a_workload_that_may_outlive_the_cni_names_the_hang(fixture_graphs):
         f"Deployment {deployment['name']} is not deleted before Cluster eks: " + messages[0].split(": ", 1)[1]
     ]
     assert HANG_CNI in messages[0]
+
+
+def fake_pulumi(tmp_path):
+    """A `pulumi` on the PATH that records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "args"}\n')
+    script.chmod(0o755)
+    return bin_dir
+
+
+def destroy(tmp_path, monkeypatch, capsys, *argv):
+    """`python -m tools.destroy ...` in this process (the tool's own imports are the slow part), with a
+    recording `pulumi` first on the PATH: its exit code, stdout and stderr."""
+    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path)}:/usr/bin:/bin")
+    code = destroy_tool.main([*argv, "--project", str(FIXTURE)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_protected_stack_refuses_destroy_in_one_line(tmp_path, monkeypatch, capsys):
+    code, _, err = destroy(tmp_path, monkeypatch, capsys, "large")
+    assert code == 1
+    assert err.splitlines() == [
+        "error: Pulumi.large.yaml: picturesocial:protect is true (the default): stack large keeps its "
+        "stateful resources and is not destroyed; only a stack whose file sets it to false (dev) is"
+    ]
+    assert not (tmp_path / "args").exists()  # Pulumi never started
+
+
+def test_a_stack_with_a_protected_cluster_refuses_destroy(tmp_path, monkeypatch, capsys, write_stack):
+    config = write_stack(
+        {
+            "picturesocial:cluster": {
+                **fixture_config("small")["picturesocial:cluster"],
+                "deletionProtection": True,
+            }
+        }
+    )
+    code, _, err = destroy(tmp_path, monkeypatch, capsys, "small", "--config", str(config))
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "picturesocial:cluster.deletionProtection is true" in err
+    assert not (tmp_path / "args").exists()
+
+
+def test_an_unprotected_stack_is_destroyed(tmp_path, monkeypatch, capsys):
+    code, out, err = destroy(tmp_path, monkeypatch, capsys, "small", "--yes")
+    assert code == 0, err
+    assert (tmp_path / "args").read_text().split() == ["destroy", "--stack", "small", "--yes"]
+    assert "make leftovers STACK=small" in out

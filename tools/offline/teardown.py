@@ -79,7 +79,7 @@ def deletion_order(graph: Graph) -> list[str]:
     """The URNs in one order `pulumi destroy` may delete them: every resource after all its dependents."""
     by_urn = graph.by_urn()
     edges = {urn: dependencies_of(r) & by_urn.keys() for urn, r in by_urn.items()}
-    dependents: dict[str, int] = {urn: 0 for urn in by_urn}
+    dependents: dict[str, int] = dict.fromkeys(by_urn, 0)
     for deps in edges.values():
         for dep in deps:
             dependents[dep] += 1
