@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 	state-restore lint test mutate lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 PYOK := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null)
 python:
@@ -77,7 +77,7 @@ state-versions: $(STAMP) ## the checkpoints of STACK in its state bucket (S3 ver
 	@$(PY) -m tools.state versions $(STACK)
 
 state-restore: $(STAMP) ## make STACK's checkpoint VERSION the current one again (asks first; never deletes one)
-	@$(PY) -m tools.state restore $(STACK) $(VERSION)
+	@$(PY) -m tools.state restore $(STACK) $(VERSION) $(if $(YES),--yes)
 
 bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench

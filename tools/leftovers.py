@@ -1,4 +1,6 @@
-"""After `pulumi destroy`: what AWS still holds for the stack's cluster, tagged by the controllers that made it.
+"""After `pulumi destroy`: what AWS still holds for the stack's cluster (`make leftovers`).
+
+Everything listed is tagged for the cluster by the controller that made it.
 
 Read-only: every row names the AWS CLI command that removes the object; nothing is deleted here. Exit 1 while
 anything is left (it keeps costing money, and a VPC holding it cannot be deleted), 0 when the account is
@@ -137,7 +139,8 @@ def instance_profiles(aws: Aws, tagged) -> Iterator[Leftover]:
         if not tagged(_tags(tags)):
             continue
         steps = [
-            f"aws iam remove-role-from-instance-profile --instance-profile-name {name} --role-name {role['RoleName']}"
+            f"aws iam remove-role-from-instance-profile --instance-profile-name {name} "
+            f"--role-name {role['RoleName']}"
             for role in profile.get("Roles", [])
         ]
         steps.append(f"aws iam delete-instance-profile --instance-profile-name {name}")
