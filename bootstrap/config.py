@@ -27,6 +27,11 @@ GithubRepository = Annotated[
         "a GitHub repository written owner/name, such as example-org/picturesocial",
     ),
 ]
+# A branch name as git accepts it, without wildcards (the trust admits exactly this branch).
+GitBranch = Annotated[
+    str,
+    matching(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*", "a branch name such as main (no wildcard)"),
+]
 ManagedPolicyArn = Annotated[
     str,
     matching(
@@ -65,6 +70,12 @@ class BootstrapSettings(Model):
         description="true once the runner's GitHub connection is authorized in the console: then the "
         "CodeBuild project and its webhook are created (CodeBuild refuses them on a PENDING connection)",
     )
+    default_branch: GitBranch = Field(
+        "main",
+        alias="bootstrap:defaultBranch",
+        description="the repository's default branch, where the nightly drift check runs: its workflows may "
+        "assume the read-only preview role (docs/decisions/0029)",
+    )
     runner_cidr: Cidr = Field(
         ipaddress.IPv4Network("10.255.0.0/24"),
         alias="bootstrap:runnerCidr",
@@ -102,6 +113,13 @@ class BootstrapSettings(Model):
     @property
     def preview_subject(self) -> str:
         return f"repo:{self.github_repository}:pull_request"
+
+    @property
+    def drift_subject(self) -> str:
+        # A scheduled workflow runs on the default branch and has no environment: its token's subject is
+        # repo:<owner>/<name>:ref:refs/heads/<branch> (GitHub docs, "OpenID Connect reference", example
+        # subject claims: filtering for a specific branch).
+        return f"repo:{self.github_repository}:ref:refs/heads/{self.default_branch}"
 
     @property
     def deploy_subject(self) -> str:

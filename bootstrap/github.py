@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.config import GITHUB_OIDC, SECRETS_KEY_ALIAS, BootstrapSettings
-from infra.iam_documents import STS_AUDIENCE, web_identity_trust
+from infra.iam_documents import STS_AUDIENCE, document, web_identity_trust
 
 # configure-aws-credentials exports one session's credentials for the whole job: a preview fits in an hour; a
 # deploy gets two (a Kubernetes upgrade rolls every node group), the job's 90-minute timeout inside it.
@@ -29,10 +29,13 @@ READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
-def trust(provider_arn: str, subject: str) -> str:
-    """Exactly one subject of the one repository, and only tokens minted for STS: StringEquals, no
-    wildcard."""
-    return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
+def trust(provider_arn: str, *subjects: str) -> str:
+    """Exactly these subjects of the one repository, one statement each, and only tokens minted for STS:
+    StringEquals, no wildcard."""
+    statements = [
+        json.loads(web_identity_trust(provider_arn, GITHUB_OIDC, s))["Statement"][0] for s in subjects
+    ]
+    return document(*statements)
 
 
 def boundary_document(settings: BootstrapSettings) -> str:
@@ -175,7 +178,10 @@ class GithubAccess(pulumi.ComponentResource):
             "preview",
             name=PREVIEW_ROLE,
             description=f"Pull-request previews of {settings.github_repository}: read only",
-            assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
+            # Pull requests, and the nightly drift check on the default branch (docs/decisions/0029).
+            assume_role_policy=self.provider.arn.apply(
+                lambda arn: trust(arn, settings.preview_subject, settings.drift_subject)
+            ),
             max_session_duration=PREVIEW_SESSION_SECONDS,
             opts=protected,
         )

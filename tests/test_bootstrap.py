@@ -23,25 +23,34 @@ def stack_config(stack: str) -> dict:
     return yaml.safe_load((ROOT / "bootstrap" / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
+def trust_conditions(graph, name: str) -> list[dict]:
+    statements = json.loads(one(graph, "aws:iam/role:Role", name)["inputs"]["assumeRolePolicy"])["Statement"]
+    for statement in statements:
+        assert statement["Principal"] == {
+            "Federated": f"arn:aws:iam::{ENVIRONMENTS[graph.stack]}:oidc-provider/{GITHUB}"
+        }
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    return [statement["Condition"] for statement in statements]
+
+
 def trust_condition(graph, name: str) -> dict:
-    (statement,) = json.loads(one(graph, "aws:iam/role:Role", name)["inputs"]["assumeRolePolicy"])[
-        "Statement"
-    ]
-    assert statement["Principal"] == {
-        "Federated": f"arn:aws:iam::{ENVIRONMENTS[graph.stack]}:oidc-provider/{GITHUB}"
-    }
-    return statement["Condition"]
+    (condition,) = trust_conditions(graph, name)
+    return condition
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_each_role_admits_exactly_its_subject_of_the_one_repository(bootstrap_graphs, stack):
     graph = bootstrap_graphs[stack]
-    assert trust_condition(graph, "preview") == {
-        "StringEquals": {
-            f"{GITHUB}:aud": "sts.amazonaws.com",
-            f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request",
+    # Pull requests, and the nightly drift check (a scheduled run on the default branch).
+    assert trust_conditions(graph, "preview") == [
+        {
+            "StringEquals": {
+                f"{GITHUB}:aud": "sts.amazonaws.com",
+                f"{GITHUB}:sub": f"repo:example-org/picturesocial:{subject}",
+            }
         }
-    }
+        for subject in ("pull_request", "ref:refs/heads/main")
+    ]
     assert trust_condition(graph, "deploy") == {
         "StringEquals": {
             f"{GITHUB}:aud": "sts.amazonaws.com",

@@ -811,6 +811,27 @@ MORE_BAD_CASES = [
         "deploy role deploy trusts 'pull_request'",
     ),
     (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "deploy",
+                {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/main"}},
+            )
+        ],
+        GITHUB_TRUST,
+        "deploy role deploy trusts 'ref:refs/heads/main'",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/*"}}
+            )
+        ],
+        GITHUB_TRUST,
+        "one repo:<owner>/<name> subject",
+    ),
+    (
         "log-groups-have-retention",
         [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
         {},

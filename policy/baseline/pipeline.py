@@ -21,14 +21,17 @@ from ._common import (
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 
 
-GITHUB_SUBJECT = re.compile(r"^repo:([^/*?]+/[^:*?]+):(pull_request|environment:[A-Za-z0-9_.-]+)$")
+GITHUB_SUBJECT = re.compile(
+    r"^repo:([^/*?]+/[^:*?]+):(pull_request|environment:[A-Za-z0-9_.-]+|ref:refs/heads/[A-Za-z0-9_./-]+)$"
+)
 
 
 def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Roles GitHub's OIDC tokens may assume admit one exact subject of one repository: a pull request of it,
-    or one of its environments; never a wildcard (`repo:org/*` lets every repository of the organization
-    in). The stack's policy config names the repository, the one environment that may deploy, and the deploy
-    role, which admits that environment and nothing else."""
+    """Roles GitHub's OIDC tokens may assume admit exact subjects of one repository: its pull requests, one
+    of its environments, or one branch (the nightly drift check's, on the default branch); never a wildcard
+    (`repo:org/*` lets every repository of the organization in). The stack's policy config names the
+    repository, the one environment that may deploy, and the deploy role, which admits that environment and
+    nothing else."""
     config = args.get_config()
     repository, environment, deploy_role = (
         config.get("repository"),
