@@ -76,7 +76,7 @@ VERSION ?=
 state-versions: $(STAMP) ## the checkpoints of STACK in its state bucket (S3 versions): time, size, resources, who
 	@$(PY) -m tools.state versions $(STACK)
 
-state-restore: $(STAMP) ## make STACK's checkpoint VERSION the current one again (asks first; never deletes one)
+state-restore: $(STAMP) ## make STACK's checkpoint VERSION current again (asks; YES=1 for scripts; deletes nothing)
 	@$(PY) -m tools.state restore $(STACK) $(VERSION) $(if $(YES),--yes)
 
 bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
