@@ -14,10 +14,11 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test mutate lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke destroy leftovers state-versions \
+	state-restore lint test mutate lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 PYOK := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null)
 python:
@@ -64,6 +65,19 @@ preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS 
 
 smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
 	@$(PY) -m tools.smoke $(STACK)
+
+destroy: $(STAMP) ## `pulumi destroy` of STACK, refused in one line when its settings protect it (dev only)
+	@$(PY) -m tools.destroy $(STACK)
+
+leftovers: $(STAMP) ## after a destroy: what is still tagged for STACK's cluster, with the command removing each
+	@$(PY) -m tools.leftovers $(STACK)
+
+VERSION ?=
+state-versions: $(STAMP) ## the checkpoints of STACK in its state bucket (S3 versions): time, size, resources, who
+	@$(PY) -m tools.state versions $(STACK)
+
+state-restore: $(STAMP) ## make STACK's checkpoint VERSION current again (asks; YES=1 for scripts; deletes nothing)
+	@$(PY) -m tools.state restore $(STACK) $(VERSION) $(if $(YES),--yes)
 
 bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench

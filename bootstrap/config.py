@@ -205,6 +205,15 @@ class BootstrapSettings(Model):
         return f"repo:{self.github_repository}:pull_request:ref:refs/pull/*/merge"
 
     @property
+    def drift_subject(self) -> str:
+        """The nightly drift check (docs/decisions/0029): a scheduled workflow runs on the default
+        branch, main, with no environment, so under the subject template (repo, context, ref) its context
+        is the ref too: repo:<owner>/<name>:ref:refs/heads/main:ref:refs/heads/main (GitHub docs, "OpenID
+        Connect reference", the context claim; "Customizing the subject claims")."""
+        ref = f"refs/heads/{self.deploy_branch}"
+        return f"repo:{self.github_repository}:ref:{ref}:ref:{ref}"
+
+    @property
     def deploy_subject(self) -> str:
         """A job of the account's environment running on main, exactly."""
         environment, ref = f"environment:{self.environment}", f"refs/heads/{self.deploy_branch}"

@@ -6,6 +6,8 @@ before any of it exists, and the platform's stack files name the roles (pictures
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 
@@ -31,22 +33,25 @@ READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
-def trust(provider_arn: str, subject: str) -> str:
-    """One subject of the one repository, and only tokens minted for STS: StringEquals, except the preview's
-    subject, whose one wildcard is the pull request's number (StringLike; docs/decisions/0020)."""
+def _statement(provider_arn: str, subject: str) -> dict:
+    """One subject, for STS tokens only: StringEquals, except a pull request's subject, whose one wildcard is
+    its number (StringLike; docs/decisions/0020)."""
     if "*" not in subject:
-        return web_identity_trust(provider_arn, GITHUB_OIDC, subject)
-    return document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {f"{GITHUB_OIDC}:aud": STS_AUDIENCE},
-                "StringLike": {f"{GITHUB_OIDC}:sub": subject},
-            },
-        }
-    )
+        return json.loads(web_identity_trust(provider_arn, GITHUB_OIDC, subject))["Statement"][0]
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {f"{GITHUB_OIDC}:aud": STS_AUDIENCE},
+            "StringLike": {f"{GITHUB_OIDC}:sub": subject},
+        },
+    }
+
+
+def trust(provider_arn: str, *subjects: str) -> str:
+    """Exactly these subjects of the one repository, one statement each."""
+    return document(*(_statement(provider_arn, s) for s in subjects))
 
 
 class GithubAccess(pulumi.ComponentResource):
@@ -78,7 +83,10 @@ class GithubAccess(pulumi.ComponentResource):
             "preview",
             name=PREVIEW_ROLE,
             description=f"Pull-request previews of {settings.github_repository}: read only",
-            assume_role_policy=self.provider.arn.apply(lambda arn: trust(arn, settings.preview_subject)),
+            # Pull requests, and the nightly drift check on the default branch (docs/decisions/0029).
+            assume_role_policy=self.provider.arn.apply(
+                lambda arn: trust(arn, settings.preview_subject, settings.drift_subject)
+            ),
             max_session_duration=PREVIEW_SESSION_SECONDS,
             # Read-only either way; bounded like every role (policy iam-roles-bounded, docs/decisions/0018).
             permissions_boundary=self.deploy_boundary.arn,

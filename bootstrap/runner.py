@@ -21,7 +21,7 @@ LOG_RETENTION_DAYS = 30
 # The workflows whose jobs run here (`name:` of .github/workflows/preview.yml and deploy.yml; pulumi-up.yml's
 # job runs inside deploy's run, whose name the workflow_job event carries). tests/test_bootstrap.py checks the
 # list against every workflow with a job on a `codebuild-` runner.
-RUNNER_WORKFLOWS = ("deploy", "preview")
+RUNNER_WORKFLOWS = ("deploy", "preview", "drift")
 
 
 def webhook_filter_groups(settings: BootstrapSettings) -> list[aws.codebuild.WebhookFilterGroupArgs]:

@@ -70,10 +70,10 @@ def addon_role(
     parent: pulumi.Resource,
     context: ClusterContext,
     **scopes: pulumi.Input[str],
-) -> aws.iam.Role:
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
     """The IAM role of an add-on's service account (IRSA, docs/decisions/0007): its inline policy from
     infra/policies/, with ``scopes`` filled in besides the cluster's. ``name`` is the role's logical name,
-    part of its identity."""
+    part of its identity. Returns the role and its policy."""
     if not (addon.namespace and addon.service_account and addon.policy_file):
         raise ValueError(f"{addon.name} declares no AWS identity in settings/addons.py")
     return service_account_role(
@@ -132,8 +132,14 @@ class HelmAddon(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(self.type_token, name, None, opts)
-        role = addon_role(self.role_name, self.chart, self, context) if self.role_name else None
-        self.release = helm_release(self.chart, self, context, values=self.values(context, role), needs=needs)
+        role, grant = (
+            addon_role(self.role_name, self.chart, self, context) if self.role_name else (None, None)
+        )
+        # The release needs its policy too: destroyed before it, the controller could not delete what it made.
+        grants = [grant] if grant else []
+        self.release = helm_release(
+            self.chart, self, context, values=self.values(context, role), needs=[*needs, *grants]
+        )
         self.register_outputs({"roleArn": role.arn} if role else {})
 
     def values(self, context: ClusterContext, role: aws.iam.Role | None) -> dict:

@@ -26,7 +26,9 @@ def service_account_role(
     policy: pulumi.Input[str],
     permissions_boundary: str,
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """The role and its inline policy: a controller's release depends on both, so that `pulumi destroy` takes
+    the controller's permissions away only after the objects it must clean up (tools/offline/teardown.py)."""
     role = aws.iam.Role(
         name,
         description=f"IRSA role of {namespace}/{service_account}",
@@ -36,5 +38,5 @@ def service_account_role(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
-    return role
+    grant = aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
+    return role, grant

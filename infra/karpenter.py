@@ -122,6 +122,7 @@ class Karpenter(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        interruption_rules: list[pulumi.Resource] = []
         for key, pattern in INTERRUPTION_EVENTS.items():
             event_rule = aws.cloudwatch.EventRule(
                 key,
@@ -129,7 +130,8 @@ class Karpenter(pulumi.ComponentResource):
                 event_pattern=json.dumps(pattern),
                 opts=child,
             )
-            aws.cloudwatch.EventTarget(key, rule=event_rule.name, arn=self.queue.arn, opts=child)
+            target = aws.cloudwatch.EventTarget(key, rule=event_rule.name, arn=self.queue.arn, opts=child)
+            interruption_rules += [event_rule, target]
 
         # -- discovery: the EC2NodeClass selects the private subnets (tagged by infra/network.py) and the
         # cluster security group EKS created (which managed nodes join too) by this tag --
@@ -144,7 +146,7 @@ class Karpenter(pulumi.ComponentResource):
         # -- the controller --
         crds_chart = dataclasses.replace(addons.KARPENTER_CRDS, version=settings.version)
         chart = dataclasses.replace(addons.KARPENTER, version=settings.version)
-        role = addon_role(
+        role, grant = addon_role(
             "controller", chart, self, context, QUEUE_ARN=self.queue.arn, NODE_ROLE_ARN=node_role_arn
         )
         crds = helm_release(crds_chart, self, context, values={}, needs=needs)
@@ -194,7 +196,9 @@ class Karpenter(pulumi.ComponentResource):
                     }
                 },
             },
-            needs=[*needs, crds],
+            # Its permissions and the interruption rules go only after it has removed its nodes (what it
+            # launched is deleted before it: tools/offline/teardown.py).
+            needs=[*needs, crds, grant, *interruption_rules],
         )
 
         # -- what it may launch: one EC2NodeClass per AMI family in use, one NodePool per pool --

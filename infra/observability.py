@@ -73,7 +73,7 @@ class ContainerInsights(pulumi.ComponentResource):
             )
             for kind in LOG_KINDS
         }
-        role = addon_role("cloudwatch-agent", addon, self, context)
+        role, _ = addon_role("cloudwatch-agent", addon, self, context)
         # A DaemonSet and an operator with a webhook: created once nodes run and CoreDNS answers, like the
         # other compute add-ons (settings/addons.py phase "compute").
         self.addon = aws.eks.Addon(

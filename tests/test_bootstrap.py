@@ -23,25 +23,41 @@ def stack_config(stack: str) -> dict:
     return yaml.safe_load((ROOT / "bootstrap" / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
+def trust_conditions(graph, name: str) -> list[dict]:
+    statements = json.loads(one(graph, "aws:iam/role:Role", name)["inputs"]["assumeRolePolicy"])["Statement"]
+    for statement in statements:
+        assert statement["Principal"] == {
+            "Federated": f"arn:aws:iam::{ENVIRONMENTS[graph.stack]}:oidc-provider/{GITHUB}"
+        }
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    return [statement["Condition"] for statement in statements]
+
+
 def trust_condition(graph, name: str) -> dict:
-    (statement,) = json.loads(one(graph, "aws:iam/role:Role", name)["inputs"]["assumeRolePolicy"])[
-        "Statement"
-    ]
-    assert statement["Principal"] == {
-        "Federated": f"arn:aws:iam::{ENVIRONMENTS[graph.stack]}:oidc-provider/{GITHUB}"
-    }
-    return statement["Condition"]
+    (condition,) = trust_conditions(graph, name)
+    return condition
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_each_role_admits_exactly_its_subject_of_the_one_repository(bootstrap_graphs, stack):
     graph = bootstrap_graphs[stack]
     # Subjects of the repository's template, repo + context + ref (docs/decisions/0020): any pull request's
-    # merge ref for the preview (the number the one wildcard), exactly main in the environment for the deploy.
-    assert trust_condition(graph, "preview") == {
-        "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
-        "StringLike": {f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request:ref:refs/pull/*/merge"},
-    }
+    # merge ref for the preview (the number the one wildcard), and the nightly drift check, a scheduled run on
+    # main with no environment (docs/decisions/0029); exactly main in the environment for the deploy.
+    assert trust_conditions(graph, "preview") == [
+        {
+            "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+            "StringLike": {
+                f"{GITHUB}:sub": "repo:example-org/picturesocial:pull_request:ref:refs/pull/*/merge"
+            },
+        },
+        {
+            "StringEquals": {
+                f"{GITHUB}:aud": "sts.amazonaws.com",
+                f"{GITHUB}:sub": "repo:example-org/picturesocial:ref:refs/heads/main:ref:refs/heads/main",
+            }
+        },
+    ]
     assert trust_condition(graph, "deploy") == {
         "StringEquals": {
             f"{GITHUB}:aud": "sts.amazonaws.com",
@@ -201,7 +217,7 @@ def test_the_runner_is_a_codebuild_project_behind_one_nat_address(bootstrap_grap
         {
             "filters": [
                 {"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"},
-                {"type": "WORKFLOW_NAME", "pattern": "^(deploy|preview)$"},
+                {"type": "WORKFLOW_NAME", "pattern": "^(deploy|preview|drift)$"},
             ]
         }
     ]

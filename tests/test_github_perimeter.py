@@ -120,7 +120,7 @@ def jobs(stack: str) -> list[Job]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_only_main_jobs_of_the_accounts_environment_deploy_and_only_pull_requests_preview(
+def test_only_main_jobs_of_the_accounts_environment_deploy_and_only_pull_requests_and_main_preview(
     bootstrap_graphs, stack
 ):
     graph = bootstrap_graphs[stack]
@@ -131,7 +131,12 @@ def test_only_main_jobs_of_the_accounts_environment_deploy_and_only_pull_request
         f"{REPOSITORY} push refs/heads/main environment={stack}",
         f"{REPOSITORY} workflow_dispatch refs/heads/main environment={stack}",
     }
-    assert previewers == {f"{REPOSITORY} pull_request refs/pull/7/merge environment=None"}
+    # The read-only preview: the repository's pull requests, and its reviewed main branch outside any
+    # environment (the nightly drift check, docs/decisions/0029); never another branch or repository.
+    assert previewers == {
+        f"{REPOSITORY} pull_request refs/pull/7/merge environment=None",
+        f"{REPOSITORY} push refs/heads/main environment=None",
+    }
     # Each side holds on its own: the trust alone refuses another branch in the environment, and the
     # environment alone refuses it before any token is minted.
     feature = Job(REPOSITORY, "push", "refs/heads/feature", stack)
@@ -281,7 +286,7 @@ def test_the_runner_starts_for_exactly_the_workflows_with_jobs_on_it(bootstrap_g
     (group,) = webhook["filterGroups"]
     (pattern,) = [f["pattern"] for f in group["filters"] if f["type"] == "WORKFLOW_NAME"]
     names = {w["name"] for w in workflows.values()}
-    assert {n for n in names if re.search(pattern, n)} == on_runner == {"deploy", "preview"}
+    assert {n for n in names if re.search(pattern, n)} == on_runner == {"deploy", "preview", "drift"}
 
 
 def test_named_actors_narrow_the_runner_further():
@@ -295,6 +300,6 @@ def test_named_actors_narrow_the_runner_further():
     filters: list[Any] = list(group.filters)  # type: ignore[arg-type]  # plain Args here, no Outputs
     assert [(f.type, f.pattern) for f in filters] == [
         ("EVENT", "WORKFLOW_JOB_QUEUED"),
-        ("WORKFLOW_NAME", "^(deploy|preview)$"),
+        ("WORKFLOW_NAME", "^(deploy|preview|drift)$"),
         ("ACTOR_ACCOUNT_ID", "^(583231|9919)$"),
     ]

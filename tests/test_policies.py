@@ -884,6 +884,48 @@ MORE_BAD_CASES = [
         "trusts GitHub under ['ForAnyValue:StringLike']",
     ),
     (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "deploy",
+                {
+                    "StringEquals": {
+                        **AUD,
+                        f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/main:ref:refs/heads/main",
+                    }
+                },
+            )
+        ],
+        GITHUB_TRUST,
+        "deploy role deploy trusts 'ref:refs/heads/main'",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "preview",
+                {
+                    "StringEquals": {
+                        **AUD,
+                        f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/dev:ref:refs/heads/dev",
+                    }
+                },
+            )
+        ],
+        GITHUB_TRUST,
+        "a job without environment is admitted only as the drift check on refs/heads/main",
+    ),
+    (
+        "github-oidc-trust-scoped",
+        [
+            github_role(
+                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/*"}}
+            )
+        ],
+        GITHUB_TRUST,
+        "one repo:<owner>/<name> subject",
+    ),
+    (
         "log-groups-have-retention",
         [res("aws:cloudwatch/logGroup:LogGroup", "g", {})],
         {},

@@ -151,6 +151,7 @@ def test_every_action_is_pinned_to_the_commit_of_a_node_24_release():
     used = {
         line.split("uses:", 1)[1].strip()
         for path in (ROOT / ".github" / "workflows").glob("*.yml")
+        if path.name != "drift.yml"  # pinned by commit: test_drift_pins_every_action_by_commit
         for line in path.read_text().splitlines()
         if "uses:" in line and not line.strip().startswith("#") and "@" in line
     }
@@ -475,3 +476,119 @@ def test_the_main_only_gate_sees_one_deploy_job_off_main(change, expected):
 def test_the_least_privilege_gate_sees_one_job_of_several_wrong(change, expected):
     problems = least_privilege(widened(change))
     assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+# --- drift.yml: the nightly drift check --------------------------------------------------------------------
+# The tags' commits, read from each action's repository on 2026-12-03 (git rev-parse <tag>^{commit}).
+DRIFT_PINS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "aws-actions/configure-aws-credentials": ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+}
+
+
+def drift_steps():
+    for name, job in load("drift.yml")["jobs"].items():
+        for step in job["steps"]:
+            yield name, job, step
+
+
+def test_drift_runs_nightly_over_a_matrix_read_from_the_stack_files():
+    workflow = load("drift.yml")
+    assert "schedule" in workflow[True] and "workflow_dispatch" in workflow[True]
+    jobs = workflow["jobs"]
+    assert [s.get("run") for s in jobs["stacks"]["steps"] if "run" in s] == [
+        'python3 tools/drift.py matrix >> "$GITHUB_OUTPUT"'
+    ]
+    assert jobs["stacks"]["outputs"]["matrix"] == "${{ steps.list.outputs.matrix }}"
+    drift = jobs["drift"]
+    assert drift["needs"] == "stacks"
+    assert drift["strategy"] == {
+        "fail-fast": False,
+        "matrix": {"include": "${{ fromJSON(needs.stacks.outputs.matrix) }}"},
+    }
+    assert drift["runs-on"] == RUNNER.format("matrix.stack")
+
+
+def test_the_drift_matrix_is_every_stack_file_of_both_projects(tmp_path):
+    from tools import drift
+
+    assert drift.matrix() == [
+        *({"project": "platform", "dir": ".", "stack": s} for s in ("dev", "prod", "staging")),
+        *({"project": "bootstrap", "dir": "bootstrap", "stack": s} for s in ("dev", "prod", "staging")),
+    ]
+    # A stack file added to either project is checked from its first night.
+    (tmp_path / "bootstrap").mkdir()
+    for path in ("Pulumi.yaml", "Pulumi.qa.yaml", "bootstrap/Pulumi.sandbox.yaml", "bootstrap/Pulumi.yaml"):
+        (tmp_path / path).write_text("config: {}\n")
+    assert drift.matrix(tmp_path) == [
+        {"project": "platform", "dir": ".", "stack": "qa"},
+        {"project": "bootstrap", "dir": "bootstrap", "stack": "sandbox"},
+    ]
+
+
+def test_drift_previews_as_the_read_only_preview_role_and_fails_on_changes():
+    drift = load("drift.yml")["jobs"]["drift"]
+    steps = {s.get("uses", "").split("@")[0]: s for s in drift["steps"]}
+    credentials = steps["aws-actions/configure-aws-credentials"]["with"]
+    assert credentials["role-to-assume"] == "${{ vars[format('AWS_PREVIEW_ROLE_{0}', matrix.stack)] }}"
+    assert "environment" not in drift  # the deploy role admits its environment's jobs only
+    text = (ROOT / ".github" / "workflows" / "drift.yml").read_text()
+    assert "AWS_DEPLOY_ROLE" not in text and "pulumi up" not in text
+    (preview,) = [s for s in drift["steps"] if "pulumi preview" in s.get("run", "")]
+    for flag in ("--refresh", "--expect-no-changes", '--stack "$STACK"'):
+        assert flag in preview["run"], flag
+    assert preview["run"].rstrip().endswith('[ "$status" = clean ]')  # the leg fails on drift or error
+    assert preview["env"]["BACKEND"] == "${{ vars[format('PULUMI_BACKEND_URL_{0}', matrix.stack)] }}"
+    assert "command" not in steps["pulumi/actions"]["with"]  # installs the CLI only
+    assert steps["pulumi/actions"]["with"]["pulumi-version"] == "3.272.0"
+
+
+def test_drift_permissions_are_per_job_and_only_the_report_writes_issues():
+    workflow = load("drift.yml")
+    assert workflow["permissions"] == {}
+    assert {name: job["permissions"] for name, job in workflow["jobs"].items()} == {
+        "stacks": {"contents": "read"},
+        "drift": {"contents": "read", "id-token": "write"},
+        "report": {"contents": "read", "issues": "write"},
+    }
+    report = workflow["jobs"]["report"]
+    assert report["needs"] == "drift" and report["if"] == "${{ !cancelled() }}"
+    (run,) = [s for s in report["steps"] if "run" in s]
+    assert run["run"] == 'python3 tools/drift.py report "$RUNNER_TEMP/drift"'
+    assert run["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def test_drift_pins_every_action_by_commit_with_its_tag_and_keeps_no_credentials():
+    lines = (ROOT / ".github" / "workflows" / "drift.yml").read_text().splitlines()
+    pinned = {}
+    for line in lines:
+        if "uses:" in line and not line.strip().startswith("#") and "@" in line:
+            action, rest = line.split("uses:", 1)[1].strip().split("@", 1)
+            sha, _, comment = rest.partition(" # ")
+            pinned[action] = (sha, comment)
+    assert pinned == DRIFT_PINS
+    for _, _, step in drift_steps():
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+        # Expressions reach shell scripts through env:, never spliced into the script.
+        assert "${{" not in step.get("run", ""), step.get("run")
+
+
+def test_drift_workflow_is_zizmor_clean():
+    zizmor = ROOT / ".venv" / "bin" / "zizmor"
+    result = subprocess.run(
+        [
+            str(zizmor),
+            "--offline",
+            "--min-severity",
+            "low",
+            str(ROOT / ".github" / "workflows" / "drift.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

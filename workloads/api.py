@@ -184,7 +184,7 @@ class ApiWorkload(pulumi.ComponentResource):
             policy = pulumi.Output.all(data.bucket_arns, data.table_arns).apply(
                 lambda arns: access_policy(api, arns[0], arns[1])
             )
-            role = service_account_role(
+            role, _ = service_account_role(
                 name,
                 oidc_provider_arn=context.oidc_provider_arn,
                 oidc_provider_url=context.oidc_provider_url,

@@ -24,10 +24,10 @@ GITHUB_OIDC = "token.actions.githubusercontent.com"
 # The repository's subject template (bootstrap/repository.py, docs/decisions/0020): repo, context, ref. GitHub
 # docs, "About security hardening with OpenID Connect", "Customizing the subject claims for an organization or
 # repository" (context: `environment:<name>` for a job naming an environment, else `pull_request` for a pull
-# request event).
+# request event, else `ref:<ref>`: the nightly drift check's scheduled run on main).
 GITHUB_SUBJECT = re.compile(
     r"^repo:(?P<repository>[^/:*?]+/[^:*?]+)"
-    r":(?P<context>pull_request|environment:[A-Za-z0-9_.-]+)"
+    r":(?P<context>pull_request|environment:[A-Za-z0-9_.-]+|ref:refs/heads/[A-Za-z0-9_./-]+)"
     r":ref:(?P<ref>[^:]+)$"
 )
 # Only main deploys; a pull request's ref is refs/pull/<number>/merge, whose number is the one wildcard a
@@ -78,6 +78,13 @@ def _github_subject_problems(role_name: str, condition: dict, config: dict, *, d
                 f"role {role_name} trusts pull requests on {operator} {ref!r}: StringLike "
                 f"{PULL_REQUEST_REF!r}, the number the only wildcard"
             )
+    elif context.startswith("ref:"):
+        # No environment: only the read-only drift check's scheduled run on main (docs/decisions/0029).
+        if operator != "StringEquals" or (context, ref) != (f"ref:{DEPLOY_REF}", DEPLOY_REF):
+            problems.append(
+                f"role {role_name} trusts {context} on {operator} {ref!r}: a job without environment is "
+                f"admitted only as the drift check on {DEPLOY_REF}, exactly"
+            )
     else:
         if operator != "StringEquals" or "*" in ref or "?" in ref:
             problems.append(f"role {role_name} trusts {context!r} through a wildcard: StringEquals, exactly")
@@ -97,11 +104,12 @@ def _github_subject_problems(role_name: str, condition: dict, config: dict, *, d
 
 
 def _github_trust(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Roles GitHub's OIDC tokens may assume admit one subject of one repository: its pull requests (the
-    preview, read-only), or its environment's jobs on main (the deploy role); never another repository,
-    another branch or a wildcard beyond a pull request's number (`repo:org/*` lets every repository of the
-    organization in). The stack's policy config names the repository, the one environment that may deploy,
-    and the deploy role, which admits that environment and nothing else."""
+    """Roles GitHub's OIDC tokens may assume admit subjects of one repository: its pull requests and the
+    nightly drift check on main (the preview, read-only), or its environment's jobs on main (the deploy
+    role); never another repository, another branch or a wildcard beyond a pull request's number
+    (`repo:org/*` lets every repository of the organization in). The stack's policy config names the
+    repository, the one environment that may deploy, and the deploy role, which admits that environment
+    and nothing else."""
     config = args.get_config()
     repository, environment, deploy_role = (
         config.get("repository"),

@@ -31,7 +31,7 @@ def _digest(*parts: str, length: int = 17) -> str:
 
 def _stable(value: Any) -> str:
     """A JSON stand-in for an input that is not data: a resource passed by reference (pulumi-eks'
-    ``serviceRole``) is named by its type and name, never by its object's address (which changes every run)."""
+    ``serviceRole``) is named by its type and name, never by its object's address (it changes every run)."""
     if isinstance(value, pulumi.Resource):
         return f"{getattr(value, '_type', type(value).__name__)}::{getattr(value, '_name', '')}"
     return str(value)
