@@ -919,11 +919,17 @@ MORE_BAD_CASES = [
         "github-oidc-trust-scoped",
         [
             github_role(
-                "r", {"StringEquals": {**AUD, f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/*"}}
+                "r",
+                {
+                    "StringLike": {
+                        f"{GH}:sub": "repo:example-org/picturesocial:ref:refs/heads/*:ref:refs/heads/*"
+                    },
+                    "StringEquals": AUD,
+                },
             )
         ],
         GITHUB_TRUST,
-        "one repo:<owner>/<name> subject",
+        "one repo:<owner>/<name>:<context>:ref:<ref> subject",
     ),
     (
         "log-groups-have-retention",
