@@ -189,7 +189,7 @@ def test_the_dashboard_body_is_json_with_resources_against_requests_and_limits_p
     assert sorted(alarms["properties"]["alarms"])[0] == (
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:picturesocial-small-greeter-5xx/greet"
     )
-    assert len(alarms["properties"]["alarms"]) == 11  # 2 per API, 2 per public API, 1 per cluster
+    assert len(alarms["properties"]["alarms"]) == 13  # 2 per API, 2 per public path, 1 per cluster
 
 
 def test_a_dashboard_with_many_apis_splits_its_alarms_into_widgets_of_100(fixture_graphs):
