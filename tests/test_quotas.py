@@ -10,7 +10,6 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 import yaml
@@ -61,12 +60,14 @@ def hundred_apis(tmp_path_factory) -> tuple[int, Graph, str]:
     return code, graph, err.getvalue()
 
 
+@pytest.mark.slow  # shares one synth of ~2,900 resources (module fixture)
 def test_100_apis_of_3_public_paths_synthesize(hundred_apis):
     code, graph, stderr = hundred_apis
     assert code == 0, stderr
     assert len(graph.of_type("aws:apigatewayv2/route:Route")) == 2 * PATHS * APIS + 6  # + the fixture's 6
 
 
+@pytest.mark.slow  # shares one synth of ~2,900 resources (module fixture)
 def test_at_100_apis_no_alarm_references_more_than_10_metrics(hundred_apis):
     _, graph, _ = hundred_apis
     alarms = graph.of_type(ALARM)
@@ -87,6 +88,7 @@ def rules_per_group(graph: Graph) -> Counter[tuple[str, str]]:
     return rules
 
 
+@pytest.mark.slow  # shares one synth of ~2,900 resources (module fixture)
 def test_at_100_apis_no_security_group_has_more_than_60_rules_in_a_direction(hundred_apis):
     _, graph, _ = hundred_apis
     rules = rules_per_group(graph)
@@ -97,6 +99,7 @@ def iam_size(document: str) -> int:
     return len(re.sub(r"\s", "", document))  # IAM does not count white space
 
 
+@pytest.mark.slow  # shares one synth of ~2,900 resources (module fixture)
 def test_at_100_apis_every_iam_document_is_within_its_size(hundred_apis):
     _, graph, _ = hundred_apis
     inline: defaultdict[str, int] = defaultdict(int)
@@ -109,6 +112,7 @@ def test_at_100_apis_every_iam_document_is_within_its_size(hundred_apis):
         assert iam_size(role["inputs"]["assumeRolePolicy"]) <= 2_048, role["name"]
 
 
+@pytest.mark.slow  # shares one synth of ~2,900 resources (module fixture)
 def test_at_100_apis_the_output_names_the_routes_and_nlb_quotas_with_the_stacks_counts(hundred_apis):
     _, _, stderr = hundred_apis
     lines = [line for line in stderr.splitlines() if line.startswith("warning: quota ")]
