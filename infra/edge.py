@@ -165,9 +165,8 @@ class PublicEdge(pulumi.ComponentResource):
             description="the public NLBs",
             opts=child,
         )
-        self.load_balancer_security_groups = {
-            api_name: self.load_balancer_security_group for api_name in sorted({r.api for r in self.routes})
-        }
+        public_apis = sorted({route.api for route in self.routes})
+        self.load_balancer_security_groups = dict.fromkeys(public_apis, self.load_balancer_security_group)
 
         self._authorizer = (
             aws.apigatewayv2.Authorizer(

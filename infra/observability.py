@@ -10,6 +10,7 @@ per cluster (docs/decisions/0013).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,7 @@ STAGE = "$default"
 
 
 def public_routes_by_api(routes: list[PublicRoute]) -> dict[str, list[str]]:
-    """API -> the keys of the routes that reach it (CORS preflight routes left out: API Gateway answers them)."""
+    """API -> the keys of the routes that reach it (CORS preflight routes left out)."""
     out: dict[str, list[str]] = {}
     for route in routes:
         if not route.preflight:
@@ -469,11 +470,11 @@ class Alarms(pulumi.ComponentResource):
         api_id = edge.api.id if edge else pulumi.Output.from_input("")
         for api_name, paths in public_paths_by_api(edge.routes if edge else []).items():
             for path, keys in paths.items():
-                # Keyed by the path (unique in the catalog): adding or reordering paths touches no other alarm.
+                # Keyed by the path (unique in the catalog): adding or reordering paths touches no other one.
                 self.alarms[f"{api_name}-5xx{path}"] = alarm(
                     f"{api_name}-5xx{path}",
-                    f"{api_name}: more than {settings.error_rate_percent:g}% of the public requests to {path} "
-                    "answered 5xx within 5 minutes.",
+                    f"{api_name}: more than {settings.error_rate_percent:g}% of the public requests to "
+                    f"{path} answered 5xx within 5 minutes.",
                     metric_queries=_error_rate_queries(api_id, keys),
                     evaluation_periods=1,
                     threshold=settings.error_rate_percent,
@@ -493,22 +494,22 @@ class Alarms(pulumi.ComponentResource):
 
         # The page count depends on the numbers of APIs, routes and alarms, known before any value is.
         pages = len(
-            dashboard_pages(
-                cluster, region, apis, [""] * len(self.alarms), public=PublicMetrics("", routes)
-            )
+            dashboard_pages(cluster, region, apis, [""] * len(self.alarms), public=PublicMetrics("", routes))
         )
         arns = pulumi.Output.all(api_id, *[a.arn for a in self.alarms.values()])
+
+        def page_body(values: list[Any], page: int) -> str:
+            return dashboard_pages(
+                cluster, region, apis, list(values[1:]), public=PublicMetrics(values[0], routes)
+            )[page]
+
         for page in range(pages):
             # The first page keeps the dashboard's name (and URN); the next ones are "<name>-2", ...
             suffix = "" if page == 0 else f"-{page + 1}"
             aws.cloudwatch.Dashboard(
                 f"dashboard{suffix}",
                 dashboard_name=f"{names.dashboard}{suffix}",
-                dashboard_body=arns.apply(
-                    lambda values, page=page: dashboard_pages(
-                        cluster, region, apis, list(values[1:]), public=PublicMetrics(values[0], routes)
-                    )[page]
-                ),
+                dashboard_body=arns.apply(functools.partial(page_body, page=page)),
                 opts=child,
             )
         self.register_outputs({"topicArn": self.topic.arn})

@@ -383,10 +383,10 @@ def ec2_node_class_spec(
     )
     if family == "bottlerocket":
         # Bottlerocket boots from a small OS volume (/dev/xvda) and keeps images and pods on the data volume
-        # (/dev/xvdb, its EphemeralBlockDevice: karpenter-provider-aws pkg/providers/amifamily/bottlerocket.go).
-        # Karpenter takes the size of the mapping marked rootVolume as the node's ephemeral-storage
-        # (pkg/providers/instancetype/types.go, ephemeralStorage, read at v1.14.1): marking the 4 GiB OS volume
-        # would make it schedule pods as if the node had 4 GiB of ephemeral storage.
+        # (/dev/xvdb, its EphemeralBlockDevice: karpenter-provider-aws
+        # pkg/providers/amifamily/bottlerocket.go). Karpenter takes the size of the mapping marked rootVolume
+        # as the node's ephemeral-storage (pkg/providers/instancetype/types.go, ephemeralStorage, read at
+        # v1.14.1): marking the 4 GiB OS volume would schedule pods as if the node had 4 GiB of it.
         os_volume = Ebs(volume_size="4Gi", volume_type="gp3", encrypted=True, delete_on_termination=True)
         devices = [
             BlockDeviceMapping(device_name="/dev/xvda", ebs=os_volume),

@@ -20,4 +20,5 @@ def test_the_generated_catalog_of_100_apis_passes_the_settings_layer(tmp_path, p
     assert len(apis) == 100
     paths = [path for api in apis.values() if api.spec.public for path in api.spec.public.paths]
     assert len(paths) == len(set(paths)) > 2
-    assert len(apis["api-000"].spec.public.paths) == per_api
+    public = apis["api-000"].spec.public
+    assert public is not None and len(public.paths) == per_api

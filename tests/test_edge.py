@@ -45,7 +45,8 @@ def test_each_public_path_is_two_routes_to_its_apis_integration(fixture_graphs):
 
 def test_the_jwt_authorizer_guards_every_route_but_the_anonymous_ones_and_the_cors_preflights(fixture_graphs):
     # large has CORS and a JWT authorizer: a browser's OPTIONS preflight carries no token, so each path has
-    # OPTIONS routes without authorization beside its ANY routes (API Gateway, "Configure CORS for HTTP APIs").
+    # OPTIONS routes without authorization beside its ANY routes (API Gateway, "Configure CORS for HTTP
+    # APIs").
     assert route_rows(fixture_graphs["large"]) == [
         ("ANY /greet", "greeter", "JWT"),
         ("ANY /greet/{proxy+}", "greeter", "JWT"),
@@ -100,7 +101,9 @@ def test_the_vpc_link_sits_in_the_private_subnets(fixture_graphs):
 
 def test_without_cors_or_without_jwt_there_are_no_options_routes(fixture_graphs):
     # small has neither; CORS alone leaves preflights to API Gateway (no route carries an authorizer).
-    assert not [r for r in fixture_graphs["small"].of_type(ROUTE) if r["inputs"]["routeKey"].startswith("OPTIONS")]
+    assert not [
+        r for r in fixture_graphs["small"].of_type(ROUTE) if r["inputs"]["routeKey"].startswith("OPTIONS")
+    ]
 
 
 def test_every_exposed_nlb_is_named_and_a_public_one_sits_behind_the_edges_security_group(fixture_graphs):
@@ -188,7 +191,12 @@ def test_each_public_path_alarms_on_its_5xx_rate_and_slowest_p99(fixture_graphs)
     graph = fixture_graphs["small"]
     api_id = one(graph, API, "http-api")["id"]
     alarms = {r["name"] for r in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert {"greeter-5xx/greet", "greeter-5xx/hello", "greeter-latency/greet", "greeter-latency/hello"} <= alarms
+    assert {
+        "greeter-5xx/greet",
+        "greeter-5xx/hello",
+        "greeter-latency/greet",
+        "greeter-latency/hello",
+    } <= alarms
     errors = one(graph, "aws:cloudwatch/metricAlarm:MetricAlarm", "photos-5xx/photos")["inputs"]
     assert errors["name"] == "picturesocial-small-photos-5xx/photos"
     queries = {q["id"]: q for q in errors["metricQueries"]}

@@ -1,5 +1,5 @@
-"""AWS's limits on counts (settings/data/aws_quotas.yaml, tools/offline/quotas.py): the platform at 100 APIs of
-three public paths stays under every hard limit and names the adjustable quotas it outgrows; a graph over a
+"""AWS's limits on counts (settings/data/aws_quotas.yaml, tools/offline/quotas.py): the platform at 100 APIs
+of three public paths stays under every hard limit and names the adjustable quotas it outgrows; a graph over a
 hard limit is refused with one line per limit."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ APIS, PATHS = 100, 3
 
 @pytest.fixture(scope="module")
 def hundred_apis(tmp_path_factory) -> tuple[int, Graph, str]:
-    """`python -m tools.synth dev` of the fixture project plus 100 copies of greeter (ten namespaces), each with
-    three public paths: one synth, shared by the assertions below (it is the slowest synth of the suite)."""
+    """`python -m tools.synth dev` of the fixture project plus 100 copies of greeter (ten namespaces), each
+    with three public paths: one synth, shared by the assertions below (the slowest synth of the suite)."""
     root = tmp_path_factory.mktemp("hundred")
     (root / "workloads").mkdir()
     for name in ("__main__.py", "Pulumi.yaml"):
@@ -189,7 +189,7 @@ def test_a_kubernetes_object_name_over_253_characters_is_refused(fixture_graphs)
 
 def test_a_graph_over_a_hard_limit_fails_the_synth_with_exit_2_and_one_line(tmp_path, monkeypatch, capsys):
     """End to end through `python -m tools.synth`: the engine refuses, the CLI prints one `error:` line."""
-    from tools.offline import engine, quotas
+    from tools.offline import quotas
 
     real = quotas.check
     monkeypatch.setattr(
@@ -199,4 +199,3 @@ def test_a_graph_over_a_hard_limit_fails_the_synth_with_exit_2_and_one_line(tmp_
     assert code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == ["error: MetricAlarm x: metrics ... is 11"]
-    assert engine.SynthError  # the refusal travels as the engine's SynthError

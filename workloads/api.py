@@ -315,9 +315,9 @@ class ApiWorkload(pulumi.ComponentResource):
 
         selector = {"app.kubernetes.io/name": name}  # both tracks
         # The LoadBalancer Service first, its pods after: the controller injects the readiness gate only into
-        # pods created once the Service exists (AWS Load Balancer Controller docs/deploy/pod_readiness_gate.md,
-        # tip "create ingress or service before pod"). Pods of a Deployment created alongside would count as
-        # ready before the NLB sees them healthy.
+        # pods created once the Service exists (AWS Load Balancer Controller
+        # docs/deploy/pod_readiness_gate.md, tip "create ingress or service before pod"). Pods of a Deployment
+        # created alongside would count as ready before the NLB sees them healthy.
         self.load_balancer: k8s.core.v1.Service | None = None
         if api.spec.exposed:
             self.load_balancer = InternalLoadBalancerService(

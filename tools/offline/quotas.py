@@ -201,7 +201,8 @@ def counts(graph: Graph) -> list[Count]:
     out += _over("eventbridge_rules_per_bus", buses.items())
 
     # -- Kubernetes object names -------------------------------------------------------------------------
-    labels, subdomains = [], []
+    labels: list[tuple[str, int]] = []
+    subdomains: list[tuple[str, int]] = []
     for r in graph.resources:
         if not r["type"].startswith("kubernetes:") or r["type"].startswith("kubernetes:helm"):
             continue
@@ -216,7 +217,8 @@ def counts(graph: Graph) -> list[Count]:
 def check(graph: Graph) -> tuple[list[str], list[str]]:
     """(problems, warnings): one line each, problems for limits the stack may not pass, warnings for
     adjustable quotas whose default it exceeds."""
-    problems, warnings = [], []
+    problems: list[str] = []
+    warnings: list[str] = []
     for count in counts(graph):
         if not count.over:
             continue
