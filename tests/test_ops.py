@@ -907,7 +907,8 @@ def route_metric_clients(metrics, apis=({"Name": "picturesocial-small", "ApiId":
 
 def route_metric_row(metrics, **kwargs):
     report = smoke_tool.Report("preflight")
-    preflight_tool.check_route_metrics(report, *route_metric_clients(metrics, **kwargs), settings_of())
+    apigateway, cloudwatch = route_metric_clients(metrics, **kwargs)
+    preflight_tool.check_route_metrics(report, apigateway, cloudwatch, settings_of())
     ((_, status, detail),) = report.rows
     return status, detail
 
