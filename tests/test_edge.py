@@ -283,3 +283,23 @@ def test_every_live_stack_routes_exactly_the_catalogs_public_paths_through_the_v
         link = one(graph, "aws:apigatewayv2/vpcLink:VpcLink", "vpc-link")["id"]
         for integration in graph.of_type(INTEGRATION):
             assert integration["inputs"]["connectionId"] == link, (stack, integration["name"])
+
+
+def test_each_public_alarm_watches_only_the_routes_of_its_own_path(fixture_graphs):
+    # greeter has two paths: an alarm over both would reference 8 metrics, over three paths 12 (past the
+    # CloudWatch limit of 10 per metric-math alarm).
+    checked = 0
+    for stack, graph in fixture_graphs.items():
+        for alarm in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+            name = alarm["name"]
+            if "-5xx/" not in name and "-latency/" not in name:
+                continue
+            path = "/" + name.split("/", 1)[1]
+            routes = {
+                q["metric"]["dimensions"]["Route"]
+                for q in alarm["inputs"]["metricQueries"]
+                if q.get("metric")
+            }
+            assert routes == {f"ANY {path}", f"ANY {path}/{{proxy+}}"}, (stack, name, routes)
+            checked += 1
+    assert checked == 12  # 3 paths x 2 alarms x 2 stacks
