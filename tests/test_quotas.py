@@ -199,3 +199,19 @@ def test_a_graph_over_a_hard_limit_fails_the_synth_with_exit_2_and_one_line(tmp_
     assert code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == ["error: MetricAlarm x: metrics ... is 11"]
+
+
+def test_a_catalog_whose_role_policy_outgrows_iam_is_refused_by_the_synth_with_one_line(
+    project_copy, tmp_path, capsys
+):
+    """End to end, from a catalog: photos given 80 DynamoDB tables needs an inline policy of more than 10,240
+    characters, which IAM refuses; the synth exits 2 with one line naming the role."""
+    catalog = yaml.safe_load((FIXTURE / "workloads/catalog.yaml").read_text())
+    for i in range(80):
+        catalog["tables"][f"t{i:03d}"] = {"hashKey": "id"}
+        catalog["apis"]["photos"]["aws"]["dynamodb"][f"t{i:03d}"] = ["GetItem", "Query", "PutItem"]
+    root = project_copy(catalog=catalog)
+    code = synth.main(["small", "--project", str(root), "--out", str(tmp_path / "out")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1, errors
+    assert "Role photos" in errors[0] and "limit of 10240" in errors[0]
