@@ -872,12 +872,12 @@ def test_preflight_compares_each_adjustable_quota_with_the_accounts_applied_valu
     assert sorted(rows) == [
         "quota: Network Load Balancers per Region",
         "quota: Routes per API",
-        "quota: Rules per event bus",
+        "quota: Rules",
     ]
     assert rows["quota: Routes per API"][0] == "pass" and "606" in rows["quota: Routes per API"][1]
     assert rows["quota: Network Load Balancers per Region"][0] == "fail"
     assert "needs 102" in rows["quota: Network Load Balancers per Region"][1]
-    assert rows["quota: Rules per event bus"][0] == "warn"
+    assert rows["quota: Rules"][0] == "warn"
     stub.assert_no_pending_responses()
 
 
