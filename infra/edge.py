@@ -1,7 +1,8 @@
 """The public edge: client -> API Gateway HTTP API -> VPC link -> an API's internal NLB -> its pods.
 
-Nothing here is internet-facing but API Gateway itself: the NLBs stay internal, each public one behind a
-frontend security group that admits port 80 from the VPC link's security group only (docs/decisions/0015).
+Nothing here is internet-facing but API Gateway itself: the NLBs stay internal, the public ones behind one
+frontend security group that admits port 80 from the VPC link's security group only (docs/decisions/0015,
+0027).
 The routes come from the catalog (``public.paths``): each path is ``ANY <path>`` and ``ANY <path>/{proxy+}``.
 """
 
@@ -45,10 +46,18 @@ class PublicRoute:
     api: str
     path: str  # the catalog path it comes from
     anonymous: bool  # skips the JWT authorizer, when the stack has one
+    preflight: bool = False  # an OPTIONS route for browsers' CORS preflight requests, never authorized
 
 
-def public_routes(apis: dict[str, Api]) -> list[PublicRoute]:
-    """Every route of the stack's HTTP API, from the catalog, in a stable order."""
+def public_routes(apis: dict[str, Api], *, preflight: bool = False) -> list[PublicRoute]:
+    """Every route of the stack's HTTP API, from the catalog, in a stable order.
+
+    ``preflight`` (CORS and a JWT authorizer both on): each path also gets ``OPTIONS`` routes without
+    authorization. A browser's preflight carries no Authorization header; API Gateway answers preflights
+    itself only when no route matches them ("Configure CORS for HTTP APIs", API Gateway developer guide), and
+    ``ANY`` matches ``OPTIONS``, so without these routes the preflight meets the authorizer and gets 401. The
+    more specific ``OPTIONS`` route wins over ``ANY`` (route evaluation, "Working with routes for HTTP
+    APIs")."""
     routes = []
     for name, api in sorted(apis.items()):
         if api.spec.public is None:
@@ -57,6 +66,9 @@ def public_routes(apis: dict[str, Api]) -> list[PublicRoute]:
             anonymous = path in api.spec.public.anonymous
             for key in (f"ANY {path}", f"ANY {path}/{{proxy+}}"):
                 routes.append(PublicRoute(key=key, api=name, path=path, anonymous=anonymous))
+            if preflight:
+                for key in (f"OPTIONS {path}", f"OPTIONS {path}/{{proxy+}}"):
+                    routes.append(PublicRoute(key=key, api=name, path=path, anonymous=True, preflight=True))
     return routes
 
 
@@ -67,7 +79,8 @@ class PublicEdge(pulumi.ComponentResource):
 
     api: aws.apigatewayv2.Api
     stage: aws.apigatewayv2.Stage
-    load_balancer_security_groups: dict[str, aws.ec2.SecurityGroup]
+    load_balancer_security_group: aws.ec2.SecurityGroup
+    load_balancer_security_groups: dict[str, aws.ec2.SecurityGroup]  # public API -> its NLB's frontend group
     routes: list[PublicRoute]
 
     def __init__(
@@ -84,7 +97,7 @@ class PublicEdge(pulumi.ComponentResource):
         names = context.names
         self._context = context
         self._aws = context.environment.aws_provider
-        self.routes = public_routes(apis)
+        self.routes = public_routes(apis, preflight=settings.cors is not None and settings.jwt is not None)
 
         self.api = aws.apigatewayv2.Api(
             "http-api",
@@ -107,7 +120,7 @@ class PublicEdge(pulumi.ComponentResource):
         )
 
         # The VPC link's network interfaces sit in the private subnets; its security group may only open
-        # connections to the public NLBs' port 80 (rules below, one per NLB).
+        # connections to the public NLBs' port 80 (the rule below).
         self._link_security_group = aws.ec2.SecurityGroup(
             "vpc-link",
             vpc_id=context.vpc_id,
@@ -121,35 +134,39 @@ class PublicEdge(pulumi.ComponentResource):
             security_group_ids=[self._link_security_group.id],
             opts=child,
         )
-        self.load_balancer_security_groups = {}
-        for api_name in sorted({route.api for route in self.routes}):
-            group = aws.ec2.SecurityGroup(
-                f"{api_name}-nlb",
-                vpc_id=context.vpc_id,
-                description=f"NLB {names.load_balancer(api_name)}: port {HTTP_PORT} from the VPC link only",
-                opts=child,
-            )
-            aws.vpc.SecurityGroupIngressRule(
-                f"{api_name}-nlb-from-vpc-link",
-                security_group_id=group.id,
-                referenced_security_group_id=self._link_security_group.id,
-                ip_protocol="tcp",
-                from_port=HTTP_PORT,
-                to_port=HTTP_PORT,
-                description="API Gateway VPC link",
-                opts=child,
-            )
-            aws.vpc.SecurityGroupEgressRule(
-                f"vpc-link-to-{api_name}-nlb",
-                security_group_id=self._link_security_group.id,
-                referenced_security_group_id=group.id,
-                ip_protocol="tcp",
-                from_port=HTTP_PORT,
-                to_port=HTTP_PORT,
-                description=f"NLB {names.load_balancer(api_name)}",
-                opts=child,
-            )
-            self.load_balancer_security_groups[api_name] = group
+        # One frontend security group for every public NLB, admitting port 80 from the VPC link's group only,
+        # and one egress rule on the link's group to it: two rules whatever the number of public APIs (a
+        # rule per NLB reached the 60-rules-per-direction quota at 59 public APIs: VPC quotas page;
+        # docs/decisions/0027). The NLBs stay reachable from the VPC link alone: the rule references the
+        # link's group, not an address range.
+        self.load_balancer_security_group = aws.ec2.SecurityGroup(
+            "public-nlb",
+            vpc_id=context.vpc_id,
+            description=f"Public NLBs of {names.cluster}: port {HTTP_PORT} from the VPC link only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            "public-nlb-from-vpc-link",
+            security_group_id=self.load_balancer_security_group.id,
+            referenced_security_group_id=self._link_security_group.id,
+            ip_protocol="tcp",
+            from_port=HTTP_PORT,
+            to_port=HTTP_PORT,
+            description="API Gateway VPC link",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            "vpc-link-to-public-nlbs",
+            security_group_id=self._link_security_group.id,
+            referenced_security_group_id=self.load_balancer_security_group.id,
+            ip_protocol="tcp",
+            from_port=HTTP_PORT,
+            to_port=HTTP_PORT,
+            description="the public NLBs",
+            opts=child,
+        )
+        public_apis = sorted({route.api for route in self.routes})
+        self.load_balancer_security_groups = dict.fromkeys(public_apis, self.load_balancer_security_group)
 
         self._authorizer = (
             aws.apigatewayv2.Authorizer(

@@ -10,6 +10,7 @@ per cluster (docs/decisions/0013).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +27,10 @@ from settings.models import ClusterSettings, ObservabilitySettings
 
 CONTAINER_INSIGHTS = "ContainerInsights"
 LOG_KINDS = ("application", "dataplane", "host", "performance")
-# An alarm status widget shows at most 100 alarms (CloudWatch dashboard body structure, "alarm widget").
+# An alarm status widget shows at most 100 alarms (CloudWatch dashboard body structure, "alarm widget"); a
+# dashboard holds at most 500 widgets (same page, "Overall Structure"): a bigger one continues on the next.
 ALARMS_PER_WIDGET = 100
+WIDGETS_PER_DASHBOARD = 500
 # The add-on's defaults, changed where they would cost or act without being asked:
 # - Application Signals auto-instruments every Java/Python/.NET/Node workload on its next restart, writes to a
 #   log group that never expires (/aws/application-signals/data) and calls APIs outside the agent's policy;
@@ -97,9 +100,27 @@ STAGE = "$default"
 
 
 def public_routes_by_api(routes: list[PublicRoute]) -> dict[str, list[str]]:
+    """API -> the keys of the routes that reach it (CORS preflight routes left out)."""
     out: dict[str, list[str]] = {}
     for route in routes:
-        out.setdefault(route.api, []).append(route.key)
+        if not route.preflight:
+            out.setdefault(route.api, []).append(route.key)
+    return out
+
+
+def public_paths_by_api(routes: list[PublicRoute]) -> dict[str, dict[str, list[str]]]:
+    """API -> catalog path -> the keys of its routes (``ANY <path>`` and ``ANY <path>/{proxy+}``).
+
+    The public alarms are one pair per path, not per API: a metric-math alarm may reference at most 10
+    metrics ("Alarms based on metric math expressions can reference a maximum of 10 metrics. This is a hard
+    limit", CloudWatch user guide, alarm limits), and an API's 5xx rate needs two metrics per route, four per
+    path; one alarm per API broke at three paths. A path's alarm references four metrics whatever the
+    catalog holds, names the path that fails, and the stack's alarms reference the same metrics in all
+    (docs/decisions/0027)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for route in routes:
+        if not route.preflight:
+            out.setdefault(route.api, {}).setdefault(route.path, []).append(route.key)
     return out
 
 
@@ -178,9 +199,35 @@ def dashboard_body(
     alarm_arns: list[str],
     public: PublicMetrics | None = None,
 ) -> str:
-    """The dashboard as CloudWatch's dashboard body JSON: the alarms' states; per cluster, nodes; per public
-    API, requests, 5xx and p99 latency of its routes; per API, CPU and memory against requests and limits,
-    available replicas against desired, restarts."""
+    """The first (often only) page of the dashboard (``dashboard_pages``)."""
+    return dashboard_pages(cluster, region, apis, alarm_arns, public)[0]
+
+
+def dashboard_pages(
+    cluster: str,
+    region: str,
+    apis: dict[str, Api],
+    alarm_arns: list[str],
+    public: PublicMetrics | None = None,
+) -> list[str]:
+    """The dashboard as CloudWatch's dashboard body JSON, one body per page of at most
+    ``WIDGETS_PER_DASHBOARD`` widgets: the alarms' states; per cluster, nodes; per public API, requests, 5xx
+    and p99 latency of its routes; per API, CPU and memory against requests and limits, available replicas
+    against desired, restarts. The number of pages depends on the counts only, never on the values."""
+    widgets = _widgets(cluster, region, apis, alarm_arns, public)
+    return [
+        json.dumps({"widgets": widgets[start : start + WIDGETS_PER_DASHBOARD]}, sort_keys=True)
+        for start in range(0, max(len(widgets), 1), WIDGETS_PER_DASHBOARD)
+    ]
+
+
+def _widgets(
+    cluster: str,
+    region: str,
+    apis: dict[str, Api],
+    alarm_arns: list[str],
+    public: PublicMetrics | None = None,
+) -> list[dict[str, Any]]:
     widgets: list[dict[str, Any]] = []
 
     def add(title: str, metrics: list[list[Any]], stat: str = "Average", width: int = 6) -> None:
@@ -271,7 +318,7 @@ def dashboard_body(
             [_metric("pod_number_of_container_restarts", cluster, ns, name) + [{"label": "restarts"}]],
             stat="Sum",
         )
-    return json.dumps({"widgets": widgets}, sort_keys=True)
+    return widgets
 
 
 class Alarms(pulumi.ComponentResource):
@@ -421,36 +468,48 @@ class Alarms(pulumi.ComponentResource):
 
         routes = public_routes_by_api(edge.routes) if edge else {}
         api_id = edge.api.id if edge else pulumi.Output.from_input("")
-        for api_name, keys in routes.items():
-            self.alarms[f"{api_name}-5xx"] = alarm(
-                f"{api_name}-5xx",
-                f"{api_name}: more than {settings.error_rate_percent:g}% of its public requests answered 5xx "
-                "within 5 minutes.",
-                metric_queries=_error_rate_queries(api_id, keys),
-                evaluation_periods=1,
-                threshold=settings.error_rate_percent,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-            )
-            self.alarms[f"{api_name}-latency"] = alarm(
-                f"{api_name}-latency",
-                f"{api_name}: p99 latency of a public route above {settings.latency_p99_ms} ms within 5 "
-                "minutes.",
-                metric_queries=_latency_queries(api_id, keys),
-                evaluation_periods=1,
-                threshold=settings.latency_p99_ms,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-            )
-
-        aws.cloudwatch.Dashboard(
-            "dashboard",
-            dashboard_name=names.dashboard,
-            dashboard_body=pulumi.Output.all(api_id, *[a.arn for a in self.alarms.values()]).apply(
-                lambda values: dashboard_body(
-                    cluster, region, apis, list(values[1:]), public=PublicMetrics(values[0], routes)
+        for api_name, paths in public_paths_by_api(edge.routes if edge else []).items():
+            for path, keys in paths.items():
+                # Keyed by the path (unique in the catalog): adding or reordering paths touches no other one.
+                self.alarms[f"{api_name}-5xx{path}"] = alarm(
+                    f"{api_name}-5xx{path}",
+                    f"{api_name}: more than {settings.error_rate_percent:g}% of the public requests to "
+                    f"{path} answered 5xx within 5 minutes.",
+                    metric_queries=_error_rate_queries(api_id, keys),
+                    evaluation_periods=1,
+                    threshold=settings.error_rate_percent,
+                    comparison_operator="GreaterThanThreshold",
+                    treat_missing_data="notBreaching",
                 )
-            ),
-            opts=child,
+                self.alarms[f"{api_name}-latency{path}"] = alarm(
+                    f"{api_name}-latency{path}",
+                    f"{api_name}: p99 latency of a public route of {path} above {settings.latency_p99_ms} ms "
+                    "within 5 minutes.",
+                    metric_queries=_latency_queries(api_id, keys),
+                    evaluation_periods=1,
+                    threshold=settings.latency_p99_ms,
+                    comparison_operator="GreaterThanThreshold",
+                    treat_missing_data="notBreaching",
+                )
+
+        # The page count depends on the numbers of APIs, routes and alarms, known before any value is.
+        pages = len(
+            dashboard_pages(cluster, region, apis, [""] * len(self.alarms), public=PublicMetrics("", routes))
         )
+        arns = pulumi.Output.all(api_id, *[a.arn for a in self.alarms.values()])
+
+        def page_body(values: list[Any], page: int) -> str:
+            return dashboard_pages(
+                cluster, region, apis, list(values[1:]), public=PublicMetrics(values[0], routes)
+            )[page]
+
+        for page in range(pages):
+            # The first page keeps the dashboard's name (and URN); the next ones are "<name>-2", ...
+            suffix = "" if page == 0 else f"-{page + 1}"
+            aws.cloudwatch.Dashboard(
+                f"dashboard{suffix}",
+                dashboard_name=f"{names.dashboard}{suffix}",
+                dashboard_body=arns.apply(functools.partial(page_body, page=page)),
+                opts=child,
+            )
         self.register_outputs({"topicArn": self.topic.arn})

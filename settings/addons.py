@@ -62,8 +62,11 @@ class Chart:
 # The pins for the two newest minors this project runs: the current one (every stack) and the previous one, so
 # that an upgrade is rehearsed (tests/test_upgrade.py). Read from what `aws eks describe-addon-versions
 # --kubernetes-version <v>` offered in October 2026, as recorded by public infrastructure code pinned against
-# it (no AWS documentation table lists builds for 1.36 yet); `make preflight` asks EKS whether each pin is
-# offered for the cluster's version before every `pulumi up`.
+# it; `make preflight` asks EKS whether each pin is offered for the cluster's version before every
+# `pulumi up`. The EKS user guide's managing-kube-proxy table does list 1.36 (read 2026-12-03, in its ja_jp
+# rendering, the only one the search showed current: 1.36 v1.36.0-eksbuild.14, 1.35 v1.35.3-eksbuild.13),
+# behind the 1.36 build pinned here; no newer 1.35 kube-proxy or CoreDNS build could be confirmed from a
+# source today, so those pins stay.
 VPC_CNI = ManagedAddon(
     "vpc-cni",
     "control-plane",

@@ -343,7 +343,9 @@ def node_pool_spec(pool: NodePoolSettings) -> dict[str, Any]:
         Requirement(
             key="karpenter.k8s.aws/instance-category", operator="In", values=list(pool.instance_categories)
         ),
-        # Gt, not Gte: Gte arrived in the CRDs only with 1.14.
+        # Gt with min - 1: the same set as Gte min. Gte is in the NodePool CRD since Karpenter v1.9.0
+        # (karpenter-provider-aws pkg/apis/crds/karpenter.sh_nodepools.yaml, commit c9aa1e9a5); Gt reads the
+        # same on every version and leaves the rendered spec unchanged.
         Requirement(
             key="karpenter.k8s.aws/instance-generation", operator="Gt", values=[str(pool.min_generation - 1)]
         ),
@@ -380,11 +382,15 @@ def ec2_node_class_spec(
         volume_size=f"{disk_size_gib}Gi", volume_type="gp3", encrypted=True, delete_on_termination=True
     )
     if family == "bottlerocket":
-        # Bottlerocket boots from a small OS volume and keeps images and pods on the data volume.
+        # Bottlerocket boots from a small OS volume (/dev/xvda) and keeps images and pods on the data volume
+        # (/dev/xvdb, its EphemeralBlockDevice: karpenter-provider-aws
+        # pkg/providers/amifamily/bottlerocket.go). Karpenter takes the size of the mapping marked rootVolume
+        # as the node's ephemeral-storage (pkg/providers/instancetype/types.go, ephemeralStorage, read at
+        # v1.14.1): marking the 4 GiB OS volume would schedule pods as if the node had 4 GiB of it.
         os_volume = Ebs(volume_size="4Gi", volume_type="gp3", encrypted=True, delete_on_termination=True)
         devices = [
-            BlockDeviceMapping(device_name="/dev/xvda", root_volume=True, ebs=os_volume),
-            BlockDeviceMapping(device_name="/dev/xvdb", ebs=disk),
+            BlockDeviceMapping(device_name="/dev/xvda", ebs=os_volume),
+            BlockDeviceMapping(device_name="/dev/xvdb", root_volume=True, ebs=disk),
         ]
     else:
         devices = [BlockDeviceMapping(device_name="/dev/xvda", root_volume=True, ebs=disk)]

@@ -43,7 +43,10 @@ def test_each_public_path_is_two_routes_to_its_apis_integration(fixture_graphs):
     }
 
 
-def test_the_jwt_authorizer_guards_every_route_but_the_anonymous_ones(fixture_graphs):
+def test_the_jwt_authorizer_guards_every_route_but_the_anonymous_ones_and_the_cors_preflights(fixture_graphs):
+    # large has CORS and a JWT authorizer: a browser's OPTIONS preflight carries no token, so each path has
+    # OPTIONS routes without authorization beside its ANY routes (API Gateway, "Configure CORS for HTTP
+    # APIs").
     assert route_rows(fixture_graphs["large"]) == [
         ("ANY /greet", "greeter", "JWT"),
         ("ANY /greet/{proxy+}", "greeter", "JWT"),
@@ -51,7 +54,16 @@ def test_the_jwt_authorizer_guards_every_route_but_the_anonymous_ones(fixture_gr
         ("ANY /hello/{proxy+}", "greeter", "none"),
         ("ANY /photos", "photos", "JWT"),
         ("ANY /photos/{proxy+}", "photos", "JWT"),
+        ("OPTIONS /greet", "greeter", "none"),
+        ("OPTIONS /greet/{proxy+}", "greeter", "none"),
+        ("OPTIONS /hello", "greeter", "none"),
+        ("OPTIONS /hello/{proxy+}", "greeter", "none"),
+        ("OPTIONS /photos", "photos", "none"),
+        ("OPTIONS /photos/{proxy+}", "photos", "none"),
     ]
+    for route in fixture_graphs["large"].of_type(ROUTE):
+        if route["inputs"]["routeKey"].startswith("OPTIONS "):
+            assert route["inputs"]["authorizationType"] == "NONE" and "authorizerId" not in route["inputs"]
     authorizer = one(fixture_graphs["large"], "aws:apigatewayv2/authorizer:Authorizer", "jwt")["inputs"]
     assert authorizer["authorizerType"] == "JWT"
     assert authorizer["identitySources"] == ["$request.header.Authorization"]
@@ -87,34 +99,45 @@ def test_the_vpc_link_sits_in_the_private_subnets(fixture_graphs):
     assert sorted(link["subnetIds"]) == private and link["name"] == "picturesocial-small"
 
 
+def test_without_cors_or_without_jwt_there_are_no_options_routes(fixture_graphs):
+    # small has neither; CORS alone leaves preflights to API Gateway (no route carries an authorizer).
+    assert not [
+        r for r in fixture_graphs["small"].of_type(ROUTE) if r["inputs"]["routeKey"].startswith("OPTIONS")
+    ]
+
+
 def test_every_exposed_nlb_is_named_and_a_public_one_sits_behind_the_edges_security_group(fixture_graphs):
     graph = fixture_graphs["small"]
+    group = one(graph, SECURITY_GROUP, "public-nlb")
+    for api in ("greeter", "photos"):
+        namespace = "front" if api == "greeter" else "media"
+        annotations = k8s(graph, SERVICE, f"{api}-lb", namespace)["metadata"]["annotations"]
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-security-groups"] == group["id"], api
     photos = k8s(graph, SERVICE, "photos-lb", "media")["metadata"]["annotations"]
-    group = one(graph, SECURITY_GROUP, "photos-nlb")
     assert photos["service.beta.kubernetes.io/aws-load-balancer-name"] == "picturesocial-small-photos"
-    assert photos["service.beta.kubernetes.io/aws-load-balancer-security-groups"] == group["id"]
     assert (
         photos["service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"] == "true"
     )
     assert photos["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
 
 
-def test_the_nlb_admits_port_80_from_the_vpc_link_only_and_the_link_reaches_only_the_nlbs(fixture_graphs):
+def test_the_nlbs_admit_port_80_from_the_vpc_link_only_and_the_link_reaches_only_the_nlbs(fixture_graphs):
+    # One shared frontend group, one rule each way, whatever the number of public APIs (docs/decisions/0027).
     graph = fixture_graphs["small"]
     link = one(graph, SECURITY_GROUP, "vpc-link")["id"]
-    groups = {name: one(graph, SECURITY_GROUP, f"{name}-nlb")["id"] for name in ("greeter", "photos")}
-    ingress = sorted(
-        (r["inputs"]["securityGroupId"], r["inputs"]["referencedSecurityGroupId"], r["inputs"]["fromPort"])
+    group = one(graph, SECURITY_GROUP, "public-nlb")["id"]
+    ingress = [
+        (r["inputs"]["referencedSecurityGroupId"], r["inputs"]["fromPort"], r["inputs"]["toPort"])
         for r in graph.of_type(INGRESS)
-        if r["inputs"]["securityGroupId"] in groups.values()
-    )
-    assert ingress == sorted((group, link, 80) for group in groups.values())
-    egress = sorted(
-        (r["inputs"]["referencedSecurityGroupId"], r["inputs"]["toPort"])
+        if r["inputs"]["securityGroupId"] == group
+    ]
+    assert ingress == [(link, 80, 80)]
+    egress = [
+        (r["inputs"]["referencedSecurityGroupId"], r["inputs"]["fromPort"], r["inputs"]["toPort"])
         for r in graph.of_type(EGRESS)
         if r["inputs"]["securityGroupId"] == link
-    )
-    assert egress == sorted((group, 80) for group in groups.values())
+    ]
+    assert egress == [(group, 80, 80)]
     for r in graph.of_type(INGRESS) + graph.of_type(EGRESS):
         assert "cidrIpv4" not in r["inputs"], r["name"]  # security groups only, no address range
 
@@ -164,10 +187,18 @@ def test_without_a_domain_the_url_is_the_execute_api_endpoint(fixture_graphs):
     assert not fixture_graphs["small"].of_type("aws:apigatewayv2/domainName:DomainName")
 
 
-def test_public_routes_alarm_on_their_5xx_rate_and_slowest_p99(fixture_graphs):
+def test_each_public_path_alarms_on_its_5xx_rate_and_slowest_p99(fixture_graphs):
     graph = fixture_graphs["small"]
     api_id = one(graph, API, "http-api")["id"]
-    errors = one(graph, "aws:cloudwatch/metricAlarm:MetricAlarm", "photos-5xx")["inputs"]
+    alarms = {r["name"] for r in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {
+        "greeter-5xx/greet",
+        "greeter-5xx/hello",
+        "greeter-latency/greet",
+        "greeter-latency/hello",
+    } <= alarms
+    errors = one(graph, "aws:cloudwatch/metricAlarm:MetricAlarm", "photos-5xx/photos")["inputs"]
+    assert errors["name"] == "picturesocial-small-photos-5xx/photos"
     queries = {q["id"]: q for q in errors["metricQueries"]}
     assert queries["errors0"]["metric"] == {
         "namespace": "AWS/ApiGateway",
@@ -182,7 +213,7 @@ def test_public_routes_alarm_on_their_5xx_rate_and_slowest_p99(fixture_graphs):
         "(FILL(requests0, 0) + FILL(requests1, 0)), 0)"
     )
     assert (errors["threshold"], errors["comparisonOperator"]) == (5, "GreaterThanThreshold")
-    latency = one(graph, "aws:cloudwatch/metricAlarm:MetricAlarm", "photos-latency")["inputs"]
+    latency = one(graph, "aws:cloudwatch/metricAlarm:MetricAlarm", "photos-latency/photos")["inputs"]
     assert {q["id"]: q.get("expression") for q in latency["metricQueries"]}["slowest"] == "MAX([p990, p991])"
     assert latency["threshold"] == 2000
 
@@ -217,11 +248,8 @@ def test_adding_a_public_path_is_creates_plus_the_services_annotations(without_t
         ("aws:apigatewayv2/integration:Integration", "thumbs"),
         (ROUTE, "ANY /thumbs"),
         (ROUTE, "ANY /thumbs/{proxy+}"),
-        ("aws:cloudwatch/metricAlarm:MetricAlarm", "thumbs-5xx"),
-        ("aws:cloudwatch/metricAlarm:MetricAlarm", "thumbs-latency"),
-        (SECURITY_GROUP, "thumbs-nlb"),
-        (EGRESS, "vpc-link-to-thumbs-nlb"),
-        (INGRESS, "thumbs-nlb-from-vpc-link"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "thumbs-5xx/thumbs"),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", "thumbs-latency/thumbs"),
     ]
     updated = sorted(
         (c.type, c.urn.rsplit("::", 1)[-1], tuple(c.paths)) for c in changes if c.kind == "update"
@@ -255,3 +283,23 @@ def test_every_live_stack_routes_exactly_the_catalogs_public_paths_through_the_v
         link = one(graph, "aws:apigatewayv2/vpcLink:VpcLink", "vpc-link")["id"]
         for integration in graph.of_type(INTEGRATION):
             assert integration["inputs"]["connectionId"] == link, (stack, integration["name"])
+
+
+def test_each_public_alarm_watches_only_the_routes_of_its_own_path(fixture_graphs):
+    # greeter has two paths: an alarm over both would reference 8 metrics, over three paths 12 (past the
+    # CloudWatch limit of 10 per metric-math alarm).
+    checked = 0
+    for stack, graph in fixture_graphs.items():
+        for alarm in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+            name = alarm["name"]
+            if "-5xx/" not in name and "-latency/" not in name:
+                continue
+            path = "/" + name.split("/", 1)[1]
+            routes = {
+                q["metric"]["dimensions"]["Route"]
+                for q in alarm["inputs"]["metricQueries"]
+                if q.get("metric")
+            }
+            assert routes == {f"ANY {path}", f"ANY {path}/{{proxy+}}"}, (stack, name, routes)
+            checked += 1
+    assert checked == 12  # 3 paths x 2 alarms x 2 stacks

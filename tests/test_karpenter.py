@@ -179,7 +179,13 @@ def test_one_node_class_per_ami_family_in_use_hardened_and_pinned(fixture_graphs
             },
         }
     ]
-    assert [d["deviceName"] for d in bottlerocket["blockDeviceMappings"]] == ["/dev/xvda", "/dev/xvdb"]
+    # Bottlerocket's data volume is the root volume Karpenter sizes ephemeral-storage from, not the 4 GiB OS
+    # one (karpenter-provider-aws pkg/providers/instancetype/types.go, ephemeralStorage).
+    assert [(d["deviceName"], d.get("rootVolume")) for d in bottlerocket["blockDeviceMappings"]] == [
+        ("/dev/xvda", None),
+        ("/dev/xvdb", True),
+    ]
+    assert bottlerocket["blockDeviceMappings"][1]["ebs"]["volumeSize"] == "80Gi"
     discovery = [{"tags": {"karpenter.sh/discovery": "picturesocial-large"}}]
     assert al2023["subnetSelectorTerms"] == discovery and al2023["securityGroupSelectorTerms"] == discovery
     assert al2023["tags"] == {"project": "picturesocial", "environment": "large", "managed-by": "pulumi"}

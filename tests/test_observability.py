@@ -117,13 +117,15 @@ def test_each_alarm_email_is_subscribed_and_none_by_default(fixture_graphs):
 def test_every_api_alarms_on_restarts_and_on_falling_below_its_hpa_minimum(fixture_graphs):
     alarms = {a["inputs"]["name"]: a["inputs"] for a in fixture_graphs["large"].of_type(ALARM)}
     assert sorted(alarms) == [
-        "picturesocial-large-greeter-5xx",
-        "picturesocial-large-greeter-latency",
+        "picturesocial-large-greeter-5xx/greet",
+        "picturesocial-large-greeter-5xx/hello",
+        "picturesocial-large-greeter-latency/greet",
+        "picturesocial-large-greeter-latency/hello",
         "picturesocial-large-greeter-restarts",
         "picturesocial-large-greeter-unavailable",
         "picturesocial-large-nodes-not-ready",
-        "picturesocial-large-photos-5xx",
-        "picturesocial-large-photos-latency",
+        "picturesocial-large-photos-5xx/photos",
+        "picturesocial-large-photos-latency/photos",
         "picturesocial-large-photos-restarts",
         "picturesocial-large-photos-unavailable",
         "picturesocial-large-thumbs-restarts",
@@ -160,7 +162,7 @@ def test_every_api_alarms_on_restarts_and_on_falling_below_its_hpa_minimum(fixtu
     # Pods and nodes from Container Insights; the public APIs' 5xx and latency from API Gateway
     # (test_edge.py).
     assert {name for name, a in alarms.items() if a.get("namespace") == "ContainerInsights"} == {
-        name for name in alarms if not name.endswith(("-5xx", "-latency"))
+        name for name in alarms if "-5xx/" not in name and "-latency/" not in name
     }
 
 
@@ -185,9 +187,9 @@ def test_the_dashboard_body_is_json_with_resources_against_requests_and_limits_p
     ]
     (alarms,) = [w for w in widgets if w["type"] == "alarm"]
     assert sorted(alarms["properties"]["alarms"])[0] == (
-        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:picturesocial-small-greeter-5xx"
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:picturesocial-small-greeter-5xx/greet"
     )
-    assert len(alarms["properties"]["alarms"]) == 11  # 2 per API, 2 per public API, 1 per cluster
+    assert len(alarms["properties"]["alarms"]) == 13  # 2 per API, 2 per public path, 1 per cluster
 
 
 def test_a_dashboard_with_many_apis_splits_its_alarms_into_widgets_of_100(fixture_graphs):

@@ -41,6 +41,16 @@ AL2023_AMI = (
 AMIS = {AL2023_AMI: "ami-0a1b2c3d4e5f60789"}
 
 
+class WithAnswers:
+    """A moto client with the answers of the calls moto does not emulate; every other call goes to moto."""
+
+    def __init__(self, client, answers):
+        self._client, self._answers = client, answers
+
+    def __getattr__(self, name):
+        return self._answers.get(name) or getattr(self._client, name)
+
+
 class PublicParameters:
     """GetParameter over a fixed set of public parameters, answering as SSM does for a missing one."""
 
@@ -60,7 +70,7 @@ def settings_of(config_file=None):
 
 
 @pytest.fixture
-def cloud(monkeypatch, tmp_path):
+def cloud(monkeypatch, tmp_path, fixture_graphs):
     for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_CA_BUNDLE"]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -77,13 +87,26 @@ def cloud(monkeypatch, tmp_path):
     monkeypatch.setenv(
         "PATH", str(fake_aws_cli(tmp_path, "aws-cli/2.36.24 Python/3.13.7 Linux/6.8 exe/x86_64"))
     )
+    # The stack's offline synth that preflight counts quotas on: the session's synth of the same fixture stack
+    # (conftest), rather than one more synth per test.
+    monkeypatch.setattr(preflight_tool, "stack_graph", lambda args, config: fixture_graphs["small"])
+    # Two calls moto does not emulate: ListServiceQuotas (nothing applied: every quota at its default) and
+    # DescribeAddonConfiguration (a schema that admits any object).
+    answers = {
+        "service-quotas": {"list_service_quotas": lambda **_: {"Quotas": []}},
+        "eks": {"describe_addon_configuration": lambda **_: {"configurationSchema": '{"type": "object"}'}},
+    }
     # SSM's public /aws/service parameters (the AMI behind each pinned alias): moto will not let a test
     # write those names, so the tools get a stand-in for that one client.
     real_client = Aws.client
     monkeypatch.setattr(
         Aws,
         "client",
-        lambda self, service: PUBLIC_PARAMETERS if service == "ssm" else real_client(self, service),
+        lambda self, service: (
+            PUBLIC_PARAMETERS
+            if service == "ssm"
+            else WithAnswers(real_client(self, service), answers.get(service, {}))
+        ),
     )
     PUBLIC_PARAMETERS.values = dict(AMIS)
     with mock_aws():
@@ -804,3 +827,165 @@ def test_preflight_checks_the_pinned_ami_alias_has_an_image_for_the_cluster_vers
         "fail",
         f"no image for Kubernetes 1.36: {AL2023_AMI} not found",
     )
+
+
+# -- preflight: adjustable quotas against the account, route metrics, the add-on's schema ----------------
+
+
+def quota_counts(**wanted):
+    from settings.aws_quotas import quota
+    from tools.offline.quotas import Count
+
+    return [Count(quota(key), count, f"{key} where") for key, count in wanted.items()]
+
+
+def test_preflight_compares_each_adjustable_quota_with_the_accounts_applied_value():
+    client = boto3.client("service-quotas", region_name=REGION)
+    stub = Stubber(client)
+    # By its code where the data pins one (Routes per API, L-65B5C802): raised to 1000 here.
+    stub.add_response(
+        "get_service_quota",
+        {"Quota": {"QuotaName": "Routes per API", "Value": 1000.0}},
+        {"ServiceCode": "apigateway", "QuotaCode": "L-65B5C802"},
+    )
+    # By its name otherwise: Network Load Balancers per Region applied at 60, the stack needs 102.
+    stub.add_response(
+        "list_service_quotas",
+        {"Quotas": [{"QuotaName": "Network Load Balancers per Region", "Value": 60.0}]},
+        {"ServiceCode": "elasticloadbalancing"},
+    )
+    # Not listed (no applied value): the documented default, as a warning.
+    stub.add_response("list_service_quotas", {"Quotas": []}, {"ServiceCode": "events"})
+    stub.activate()
+    report = smoke_tool.Report("preflight")
+    preflight_tool.check_stack_quotas(
+        report,
+        client,
+        quota_counts(
+            routes_per_http_api=606,
+            network_load_balancers_per_region=102,
+            eventbridge_rules_per_bus=5,
+            metrics_per_alarm=4,  # a hard limit: the synth's business, no row here
+        ),
+    )
+    rows = {name: (status, detail) for name, status, detail in report.rows}
+    assert sorted(rows) == [
+        "quota: Network Load Balancers per Region",
+        "quota: Routes per API",
+        "quota: Rules",
+    ]
+    assert rows["quota: Routes per API"][0] == "pass" and "606" in rows["quota: Routes per API"][1]
+    assert rows["quota: Network Load Balancers per Region"][0] == "fail"
+    assert "needs 102" in rows["quota: Network Load Balancers per Region"][1]
+    assert rows["quota: Rules"][0] == "warn"
+    stub.assert_no_pending_responses()
+
+
+def route_metric_clients(metrics, apis=({"Name": "picturesocial-small", "ApiId": "abc123"},)):
+    apigateway = boto3.client("apigatewayv2", region_name=REGION)
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    api_stub, metric_stub = Stubber(apigateway), Stubber(cloudwatch)
+    api_stub.add_response(
+        "get_apis",
+        {"Items": [{**a, "ProtocolType": "HTTP", "RouteSelectionExpression": "x"} for a in apis]},
+        {},
+    )
+    if apis:
+        metric_stub.add_response(
+            "list_metrics",
+            {"Metrics": metrics},
+            {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": "Count",
+                "Dimensions": [{"Name": "ApiId", "Value": "abc123"}],
+            },
+        )
+    api_stub.activate()
+    metric_stub.activate()
+    return apigateway, cloudwatch
+
+
+def route_metric_row(metrics, **kwargs):
+    report = smoke_tool.Report("preflight")
+    apigateway, cloudwatch = route_metric_clients(metrics, **kwargs)
+    preflight_tool.check_route_metrics(report, apigateway, cloudwatch, settings_of())
+    ((_, status, detail),) = report.rows
+    return status, detail
+
+
+def dimensions(*names):
+    return [{"Name": name, "Value": "v"} for name in names]
+
+
+def test_preflight_confirms_the_route_metrics_dimensions_the_alarms_use():
+    by_route = {
+        "Namespace": "AWS/ApiGateway",
+        "MetricName": "Count",
+        "Dimensions": dimensions("ApiId", "Stage", "Route"),
+    }
+    by_stage = {
+        "Namespace": "AWS/ApiGateway",
+        "MetricName": "Count",
+        "Dimensions": dimensions("ApiId", "Stage"),
+    }
+    assert route_metric_row([by_stage, by_route])[0] == "pass"
+    status, detail = route_metric_row([by_stage])
+    assert status == "fail" and "ApiId, Stage]" in detail
+    # Before any traffic ListMetrics is empty: said so, not passed.
+    status, detail = route_metric_row([])
+    assert status == "warn" and "empty before traffic" in detail
+    status, detail = route_metric_row([], apis=())
+    assert status == "warn" and "after the first deployment" in detail
+
+
+def addon_configuration_row(schema):
+    eks = boto3.client("eks", region_name=REGION)
+    stub = Stubber(eks)
+    stub.add_response(
+        "describe_addon_configuration",
+        {
+            "addonName": "amazon-cloudwatch-observability",
+            "addonVersion": "v",
+            "configurationSchema": json.dumps(schema),
+        },
+        {
+            "addonName": "amazon-cloudwatch-observability",
+            "addonVersion": settings_of().stack.cluster.addons["amazon-cloudwatch-observability"],
+        },
+    )
+    stub.activate()
+    report = smoke_tool.Report("preflight")
+    preflight_tool.check_addon_configuration(report, eks, settings_of())
+    ((_, status, detail),) = report.rows
+    return status, detail
+
+
+def test_preflight_validates_the_cloudwatch_addons_values_against_its_published_schema():
+    enabled = {
+        "type": "object",
+        "properties": {"enabled": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+    properties = {
+        "applicationSignals": enabled,
+        "manager": {"type": "object"},
+        "containerLogs": enabled,
+        "dcgmExporter": enabled,
+        "neuronMonitor": enabled,
+    }
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": properties,
+    }
+    assert addon_configuration_row({**schema, "additionalProperties": False})[0] == "pass"
+    # One key the add-on's version does not know: EKS would refuse the values.
+    without_dcgm = {k: v for k, v in properties.items() if k != "dcgmExporter"}
+    status, detail = addon_configuration_row(
+        {**schema, "properties": without_dcgm, "additionalProperties": False}
+    )
+    assert status == "fail" and "dcgmExporter" in detail
+    # One value of the wrong type.
+    wrong = {**properties, "containerLogs": {"type": "object", "properties": {"enabled": {"type": "string"}}}}
+    status, detail = addon_configuration_row({**schema, "properties": wrong})
+    assert status == "fail" and "containerLogs/enabled" in detail

@@ -100,7 +100,7 @@ def test_deploys_go_dev_then_staging_then_prod_after_tests_and_guard():
 
 def test_the_aws_cli_is_pinned_and_verified_before_install():
     action = yaml.safe_load((ROOT / ".github" / "actions" / "setup-aws-cli" / "action.yml").read_text())
-    assert action["inputs"]["version"]["default"] == "2.36.24"
+    assert action["inputs"]["version"]["default"] == "2.36.40"
     (step,) = action["runs"]["steps"]
     script = step["run"]
     assert script.index("gpg --batch --verify") < script.index("./aws/install")

@@ -285,3 +285,25 @@ def test_a_tag_bump_changes_the_image_only(fixture_graphs):
     config = fixture_config("small")["picturesocial:apis"]
     graph = synth_fixture("small", apis={**config, "photos": {"tag": "3.1.1"}})
     assert containers(graph)["photos"]["image"].endswith("/photos:3.1.1")
+
+
+def test_every_deployment_of_an_exposed_api_waits_for_its_load_balancer_service(fixture_graphs):
+    """The controller injects the NLB readiness gate only into pods created after the LoadBalancer Service
+    (aws-load-balancer-controller docs/deploy/pod_readiness_gate.md): stable and canary tracks alike."""
+    checked = 0
+    for stack, graph in fixture_graphs.items():
+        services = {
+            (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r["urn"]
+            for r in graph.of_type(SERVICE)
+            if r["inputs"]["spec"].get("type") == "LoadBalancer"
+        }
+        for deployment in graph.of_type(DEPLOYMENT):
+            meta = deployment["inputs"]["metadata"]
+            api = meta["labels"]["app.kubernetes.io/name"]
+            service = services.get((meta["namespace"], f"{api}-lb"))
+            if service is None:  # an internal API (thumbs): nothing to wait for
+                assert api == "thumbs", (stack, meta["name"])
+                continue
+            assert service in deployment["dependencies"], (stack, meta["name"])
+            checked += 1
+    assert checked >= 5  # greeter and photos in both stacks, photos-canary in large

@@ -4,8 +4,9 @@
 
 1. floor: a process that imports the same packages and runs an empty program under the mock engine;
 2. `python -m tools.synth <stack>` per stack, as a ratio to the floor;
-3. in-process synth of generated catalogs of 2, 25 and 100 APIs: time, resources, cost per resource,
-   and the ratio to the 2-API catalog, so growth can be read directly.
+3. in-process synth of generated catalogs of 2, 25 and 100 APIs of one public path each, and of 100 APIs
+   of three: time, resources, cost per resource, and the ratio to the 2-API catalog, so growth can be read
+   directly.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ def best_of(repeat: int, command: list[str]) -> float:
     return min(times)
 
 
-def generated_project(count: int, directory: Path) -> Path:
+def generated_project(count: int, directory: Path, paths: int = 1) -> Path:
     """A project directory deploying ``count`` APIs with dev's settings: the live catalog's APIs plus copies
-    of its first one. The program and Pulumi.yaml are the repository's (symlinks); only the data is
-    generated."""
-    project = directory / f"apis-{count}"
+    of its first one, each with ``paths`` public paths. The program and Pulumi.yaml are the repository's
+    (symlinks); only the data is generated."""
+    project = directory / f"apis-{count}-{paths}"
     (project / "workloads").mkdir(parents=True)
     for name in ("__main__.py", "Pulumi.yaml"):
         (project / name).symlink_to(ROOT / name)
@@ -75,7 +76,7 @@ def generated_project(count: int, directory: Path) -> Path:
     for i in range(count - len(catalog["apis"])):
         copy = {**template, "namespace": f"domain-{i % 10}", "port": 6000 + i}
         if "public" in template:  # a path of its own: two APIs may not claim one (settings/catalog.py)
-            copy["public"] = {"paths": [f"/api/bench-{i:03d}"]}
+            copy["public"] = {"paths": [f"/api/bench-{i:03d}/{p}" for p in range(paths)]}
         catalog["apis"][f"api-{i:03d}"] = copy
     (project / "workloads" / "catalog.yaml").write_text(yaml.safe_dump(catalog))
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
@@ -116,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(stacks)
 
         growth = Table(title="in-process synth of generated catalogs (dev)", title_justify="left")
-        for column in ("APIs", "resources", "seconds", "ms / resource", "x 2 APIs"):
+        for column in ("APIs x public paths", "resources", "seconds", "ms / resource", "x 2 APIs"):
             growth.add_column(column, justify="right")
         first = None
-        for count in (2, 25, 100):
-            project = generated_project(count, Path(tmp))
+        for count, paths in ((2, 1), (25, 1), (100, 1), (100, 3)):
+            project = generated_project(count, Path(tmp), paths)
             runs = []
             for _ in range(args.repeat):
                 start = time.perf_counter()
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds, resources = min(runs), len(graph.resources)
             first = first or seconds
             growth.add_row(
-                str(count),
+                f"{count} x {paths}",
                 str(resources),
                 f"{seconds:.2f}",
                 f"{1000 * seconds / resources:.2f}",

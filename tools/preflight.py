@@ -1,6 +1,8 @@
 """Before `pulumi up`: the deploy identity, account and region, the AWS CLI, the Kubernetes version's support
 (the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed, quota
-headroom. Read-only.
+headroom (Elastic IPs and NAT gateways; and every adjustable quota of settings/data/aws_quotas.yaml against
+the stack's count in its offline synth), the API Gateway route metrics the alarms watch, the CloudWatch
+add-on's configuration against the add-on's own schema. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -24,6 +27,9 @@ from ruamel.yaml import YAML
 
 import settings
 from settings import addons, kubernetes
+from settings.aws_quotas import Quota
+from tools.offline import Graph, synthesize
+from tools.offline.quotas import Count, counts
 from tools.ops import Aws, Report, main_for
 
 # EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
@@ -335,6 +341,115 @@ def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:
     )
 
 
+def stack_graph(args: argparse.Namespace, config: settings.Settings) -> Graph:
+    """The stack's desired state, synthesized offline (what `make synth` writes): the counts to compare."""
+    return synthesize(config.stack.stack, config_file=args.config, root=args.project.absolute())
+
+
+def applied_quota(quotas, quota: Quota) -> tuple[float, str]:
+    """The account's applied value of an adjustable quota: by its code when the data pins one, else by its
+    name among the service's quotas ("If the applied quota value is not available for a quota, the quota
+    is not retrieved": ListServiceQuotas, botocore's service-quotas model), else its documented default."""
+    try:
+        if quota.quota_code:
+            found = quotas.get_service_quota(ServiceCode=quota.service_code, QuotaCode=quota.quota_code)
+            return found["Quota"]["Value"], "Service Quotas"
+        page: dict = {}
+        while True:
+            token = {"NextToken": page["NextToken"]} if page.get("NextToken") else {}
+            page = quotas.list_service_quotas(ServiceCode=quota.service_code, **token)
+            for item in page.get("Quotas", []):
+                if item["QuotaName"] == quota.quota_name:
+                    return item["Value"], "Service Quotas"
+            if not page.get("NextToken"):
+                break
+        return quota.limit, "the documented default (not listed by Service Quotas)"
+    except ClientError as exc:
+        return quota.limit, f"the documented default ({exc.response['Error']['Code']} from Service Quotas)"
+
+
+def check_stack_quotas(report: Report, quotas, found: list[Count]) -> None:
+    """Each adjustable quota against the stack's count: fail beyond the account's value. The counts are this
+    stack's alone; an account- or Region-wide quota is shared with whatever else the account runs."""
+    seen: set[str] = set()
+    for count in found:
+        q = count.quota
+        if q.refused or q.key in seen:  # the synth refuses those; one row per quota (the highest count)
+            continue
+        seen.add(q.key)
+        value, source = applied_quota(quotas, q)
+        report.add(
+            f"quota: {q.quota_name}",
+            headroom(count.count, value, source),
+            f"this stack needs {count.count} ({count.where}, {q.scope}) <= {value:g}? (quota from {source})",
+        )
+
+
+def check_route_metrics(report: Report, apigateway, cloudwatch, config: settings.Settings) -> None:
+    """The public alarms watch AWS/ApiGateway metrics by ApiId, Stage and Route (infra/observability.py):
+    ask CloudWatch which dimensions the stack's HTTP API really publishes. ListMetrics returns only metrics
+    that received data (CloudWatch API reference, ListMetrics: within the past two weeks), so before the API
+    has served traffic the answer is empty and the check can only say so."""
+    name = config.stack.names.http_api
+    apis = [a for a in apigateway.get_apis().get("Items", []) if a.get("Name") == name]
+    if not apis:
+        report.add("route metrics", "warn", f"no HTTP API {name} yet: checked after the first deployment")
+        return
+    api_id = apis[0]["ApiId"]
+    metrics = cloudwatch.list_metrics(
+        Namespace="AWS/ApiGateway", MetricName="Count", Dimensions=[{"Name": "ApiId", "Value": api_id}]
+    ).get("Metrics", [])
+    wanted = {"ApiId", "Stage", "Route"}
+    shapes = {frozenset(d["Name"] for d in m.get("Dimensions", [])) for m in metrics}
+    if not shapes:
+        report.add(
+            "route metrics",
+            "warn",
+            f"{name} ({api_id}) has published no Count metric yet: ListMetrics is empty before traffic, "
+            "so the alarms' dimensions (ApiId, Stage, Route) are unconfirmed",
+        )
+    elif wanted in shapes:
+        report.add("route metrics", "pass", f"{name} publishes Count by ApiId, Stage and Route")
+    else:
+        seen = "; ".join(sorted(", ".join(sorted(s)) for s in shapes))
+        report.add(
+            "route metrics",
+            "fail",
+            f"{name} publishes Count by [{seen}], never by ApiId, Stage and Route: the public alarms "
+            "would watch series that do not exist (is detailed metrics on, on the $default stage?)",
+        )
+
+
+def check_addon_configuration(report: Report, eks, config: settings.Settings) -> None:
+    """The CloudWatch add-on's configurationValues against the JSON schema EKS publishes for the pinned
+    version (DescribeAddonConfiguration): EKS would refuse values the schema does not allow."""
+    import jsonschema
+
+    from infra.observability import ADDON_CONFIGURATION
+
+    addon = addons.CLOUDWATCH_OBSERVABILITY.name
+    version = config.stack.cluster.addons[addon]
+    check = f"add-on configuration {addon}"
+    try:
+        schema = json.loads(
+            eks.describe_addon_configuration(addonName=addon, addonVersion=version)["configurationSchema"]
+        )
+    except ClientError as exc:
+        report.add(
+            check, "fail", f"{version}: {exc.response['Error']['Code']} from DescribeAddonConfiguration"
+        )
+        return
+    errors = sorted(
+        jsonschema.validators.validator_for(schema)(schema).iter_errors(ADDON_CONFIGURATION),
+        key=lambda e: [str(p) for p in e.path],
+    )
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top)"
+        report.add(check, "fail", f"{version}: {where}: {errors[0].message} ({len(errors)} problem(s))")
+    else:
+        report.add(check, "pass", f"{version}: configurationValues match the add-on's schema")
+
+
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
     report = Report(f"preflight {config.stack.stack}")
     check_identity(report, aws, config)
@@ -344,6 +459,9 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     check_karpenter(report, aws.client("iam"), aws.client("ssm"), config)
     check_images(report, aws, config)
     check_quotas(report, aws, config)
+    check_stack_quotas(report, aws.client("service-quotas"), counts(stack_graph(args, config)))
+    check_route_metrics(report, aws.client("apigatewayv2"), aws.client("cloudwatch"), config)
+    check_addon_configuration(report, aws.client("eks"), config)
     if args.pin:
         pin(report, aws, config, args.config or args.project / f"Pulumi.{config.stack.stack}.yaml")
     return report

@@ -314,6 +314,27 @@ class ApiWorkload(pulumi.ComponentResource):
                 ),
             )
 
+        selector = {"app.kubernetes.io/name": name}  # both tracks
+        # The LoadBalancer Service first, its pods after: the controller injects the readiness gate only into
+        # pods created once the Service exists (AWS Load Balancer Controller
+        # docs/deploy/pod_readiness_gate.md, tip "create ingress or service before pod"). Pods of a Deployment
+        # created alongside would count as ready before the NLB sees them healthy.
+        self.load_balancer: k8s.core.v1.Service | None = None
+        if api.spec.exposed:
+            self.load_balancer = InternalLoadBalancerService(
+                f"{name}-lb",
+                namespace=ns,
+                selector=selector,
+                labels=labels,
+                load_balancer_name=context.names.load_balancer(name),
+                frontend_security_group=frontend_security_group,
+                controller=context.load_balancer_controller,
+                opts=child,
+            ).service
+        after_load_balancer = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.load_balancer] if self.load_balancer else None
+        )
+
         def deployment(
             object_name: str, track: str, tag: str, digest: str | None, replicas: int | None
         ) -> k8s.apps.v1.Deployment:
@@ -335,7 +356,7 @@ class ApiWorkload(pulumi.ComponentResource):
                     ),
                     template=pod_template(track, tag, digest),
                 ),
-                opts=child,
+                opts=after_load_balancer,
             )
 
         self.deployment = deployment(name, "stable", api.tag, api.digest, None)
@@ -343,7 +364,6 @@ class ApiWorkload(pulumi.ComponentResource):
             # Same Service, second Deployment: traffic splits by replica count (canary / blue-green).
             deployment(f"{name}-canary", "canary", api.canary.tag, None, api.canary.replicas)
 
-        selector = {"app.kubernetes.io/name": name}  # both tracks
         k8s.core.v1.Service(
             name,
             metadata=meta(name),
@@ -354,18 +374,6 @@ class ApiWorkload(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.load_balancer: k8s.core.v1.Service | None = None
-        if api.spec.exposed:
-            self.load_balancer = InternalLoadBalancerService(
-                f"{name}-lb",
-                namespace=ns,
-                selector=selector,
-                labels=labels,
-                load_balancer_name=context.names.load_balancer(name),
-                frontend_security_group=frontend_security_group,
-                controller=context.load_balancer_controller,
-                opts=child,
-            ).service
 
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             name,

@@ -355,7 +355,7 @@ def synthesize(
     if monitor.errors:
         raise SynthError("\n".join(sorted(set(monitor.errors))))
     resources = tree_order(list(monitor.records.values()))
-    return Graph(
+    graph = Graph(
         project=project,
         stack=stack,
         resources=resources,
@@ -364,3 +364,12 @@ def synthesize(
         fakes=cloud.fakes,
         warnings=warnings.messages,
     )
+    # AWS's limits on counts (settings/data/aws_quotas.yaml): what AWS would refuse, refused here; adjustable
+    # quotas the stack outgrows, one warning each.
+    from tools.offline import quotas
+
+    problems, over_quota = quotas.check(graph)
+    if problems:
+        raise SynthError("\n".join(problems))
+    graph.warnings.extend(over_quota)
+    return graph
