@@ -54,10 +54,17 @@ docs: $(STAMP) ## regenerate docs/stack-config.schema.json and the README's conf
 
 BASE ?= origin/main
 ALLOW ?=
-# ALLOW: URNs to acknowledge, space-separated and quoted for the shell as `make diff` prints them. $(value ...)
-# keeps the `$` inside URNs from being read as make variables.
-diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn ...'
-	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt $(foreach urn,$(value ALLOW),--allow '$(urn)')
+# ALLOW: acknowledgements (URN=what, as each `blocked:` line prints them), space-separated. $(value ...) keeps
+# the `$` inside URNs from being read as make variables.
+# GNU make exits 2 whatever code a recipe fails with ("Running make", GNU make manual: its exit status is 0, 2,
+# or 1 with -q), so the recipe says tools.diff's own code in its last line and in build/diff-exit-code: 3 for a
+# blocked change, 2 for bad input (a stack value, an acknowledgement that matches nothing).
+DIFF_CODE ?= build/diff-exit-code
+diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn=what ...'
+	@mkdir -p $(dir $(DIFF_CODE)); $(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt \
+		$(foreach ack,$(value ALLOW),--allow '$(ack)'); code=$$?; echo $$code > $(DIFF_CODE); \
+		if [ $$code -ne 0 ]; then echo "make diff: tools.diff exit $$code (3: a blocked change; 2: bad input)" >&2; fi; \
+		exit $$code
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)

@@ -206,7 +206,7 @@ def test_a_two_minor_jump_is_blocked_with_exit_3_naming_the_cluster_and_both_ver
     urn = "urn:pulumi:large::picturesocial::picturesocial:infra:Cluster$eks:index:Cluster::eks"
     assert blocked == [
         "blocked: Kubernetes 1.34 -> 1.36 skips a minor version; EKS upgrades one minor version at a time: "
-        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}' only for a stack that was never deployed)"
+        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}=version' only for a stack that was never deployed)"
     ]
 
 
