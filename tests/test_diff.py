@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import yaml
 from conftest import FIXTURE, fixture_config, synth_fixture
 
 from tools import ROOT
-from tools.diff import diff, main
+from tools.diff import diff, main, render, report
 from tools.offline import synthesize
 
 
@@ -47,6 +48,72 @@ def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps
         "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
         "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.1",
     )
+
+
+def test_a_tag_bumps_diff_line_shows_both_full_image_references(fixture_graphs):
+    apis = fixture_config("large")["picturesocial:apis"]
+    apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
+    out = io.StringIO()
+    report(*diff(body(fixture_graphs["large"]), body(synth_fixture("large", apis=apis))), out=out)
+    registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter"
+    assert f"      spec.template.spec.containers[0].image: {registry}:2.0.0 -> {registry}:2.0.1" in (
+        out.getvalue().splitlines()
+    )
+
+
+def policy_change(fixture_graphs, edit):
+    """The diff's lines for the photos API's role policy, edited by ``edit`` (a function of the document)."""
+    old = body(fixture_graphs["large"])
+    new = json.loads(json.dumps(old))
+    role_policy = next(
+        r
+        for r in new["resources"]
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["urn"].endswith("::photos")
+    )
+    document = json.loads(role_policy["inputs"]["policy"])
+    edit(document)
+    role_policy["inputs"]["policy"] = json.dumps(document)
+    out = io.StringIO()
+    report(*diff(old, new), out=out)
+    return [line for line in out.getvalue().splitlines() if line.startswith("      ")]
+
+
+def test_a_policy_change_shows_the_changed_statement_not_two_truncated_strings(fixture_graphs):
+    def widen(document):
+        document["Statement"][0]["Action"] = ["rekognition:DetectLabels", "rekognition:DetectFaces"]
+
+    def add(document):
+        document["Statement"].append(
+            {"Sid": "Extra", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+        )
+
+    assert policy_change(fixture_graphs, widen) == [
+        "      policy Statement[0].Action[1]: + rekognition:DetectFaces"
+    ]
+    n = len(
+        json.loads(
+            next(
+                r
+                for r in fixture_graphs["large"].resources
+                if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["urn"].endswith("::photos")
+            )["inputs"]["policy"]
+        )["Statement"]
+    )
+    assert policy_change(fixture_graphs, add) == [
+        f'      policy Statement[{n}]: + {{"Action": "s3:ListBucket", "Effect": "Allow", "Resource": "*", '
+        '"Sid": "Extra"}'
+    ]
+
+
+def test_text_of_several_lines_is_shown_as_a_unified_diff():
+    assert render("userData", "a\nb\nc\n", "a\nB\nc\n") == [
+        "      userData:",
+        "        @@ -1,3 +1,3 @@",
+        "         a",
+        "        -b",
+        "        +B",
+        "         c",
+    ]
 
 
 def test_raising_a_node_groups_max_size_is_one_in_place_update(fixture_graphs):
@@ -290,7 +357,9 @@ def test_the_committed_acknowledgements_let_no_cluster_replacement_through(graph
     # .github/guard-allow.txt holds no standing exception, so the replaced cluster is blocked (exit 3).
     config = graphs["staging"].config
     current = json.loads(config["picturesocial:network"])
-    changed = synthesize("staging", root=ROOT, config_overrides={"picturesocial:network": {**current, **network}})
+    changed = synthesize(
+        "staging", root=ROOT, config_overrides={"picturesocial:network": {**current, **network}}
+    )
     for side, graph in (("old", graphs["staging"]), ("new", changed)):
         (tmp_path / side).mkdir()
         (tmp_path / side / "graph.json").write_text(graph.to_json())

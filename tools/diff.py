@@ -1,10 +1,12 @@
 """Offline diff of two desired-state graphs, with a guard against losing stateful resources.
 
-    python -m tools.diff OLD NEW [--allow URN ...]      # OLD, NEW: directories holding graph.json
+    python -m tools.diff OLD NEW [--allow URN=WHAT ...]  # OLD, NEW: directories holding graph.json
     python -m tools.diff --base REF [--stack S ...]    # synthesize REF (a git worktree) and the working tree
 
 Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it, and what was
-replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` (secrets masked).
+replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` in full (secrets
+masked), a JSON document (policy, dashboard body) as the keys and items that changed in it, text of several
+lines as a unified diff.
 A replaced resource gets new ids in the offline engine, so everything whose replace-forcing inputs point at it
 is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline
 STATEFUL) would be replaced or deleted, or a cluster's Kubernetes version would skip a minor version or go
@@ -24,6 +26,7 @@ must be emptied (docs/decisions/0025-acknowledgements-tied-to-their-change.md).
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -42,8 +45,6 @@ from settings.errors import key_path
 from tools import ROOT
 from tools.offline.replacement import forces_replacement, load_table
 from tools.offline.stacks import PROJECTS, discover
-
-VALUE_WIDTH = 60
 
 
 @dataclass
@@ -76,8 +77,52 @@ class Change:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+    """A value in full: strings as they are (an image reference with its registry, repository and tag),
+    anything else as compact JSON. Secrets arrive masked already (tools/offline/engine.py SECRET)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def _document(value: Any) -> Any:
+    """A JSON document (an IAM policy, a dashboard body, a configuration value), parsed: a mapping or list,
+    given as such or as JSON text. None for anything else."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _structural(path: str, old: Any, new: Any) -> list[str]:
+    """What changed inside a document, one line per changed key or item (a statement added is one line)."""
+    lines = []
+    tree = DeepDiff(old, new, view="tree", verbose_level=2)
+    items = sorted(
+        (key_path(item.path(output_format="list")), report, item)
+        for report, found in tree.items()
+        for item in found
+    )
+    for inner, report, item in items:
+        where = f"{path} {inner}" if inner else path
+        if report.endswith("_added"):
+            lines.append(f"      {where}: + {_show(item.t2)}")
+        elif report.endswith("_removed"):
+            lines.append(f"      {where}: - {_show(item.t1)}")
+        else:
+            lines.append(f"      {where}: {_show(item.t1)} -> {_show(item.t2)}")
+    return lines
+
+
+def render(path: str, old: Any, new: Any) -> list[str]:
+    """One changed input as a reviewer reads it: documents as a structural diff, text of several lines as a
+    unified diff, anything else in full as ``old -> new``."""
+    before, after = _document(old), _document(new)
+    if before is not None and after is not None and type(before) is type(after):
+        return _structural(path, before, after)
+    if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+        body = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=1)
+        return [f"      {path}:"] + [f"        {line}" for line in list(body)[2:]]
+    return [f"      {path}: {_show(old)} -> {_show(new)}"]
 
 
 def _at(value: Any, parts: list[Any]) -> Any:
@@ -242,7 +287,8 @@ def report(changes: list[Change], unchanged: int, out=None) -> int:
     for change in changes:
         print(change.line(), file=out)
         for path, old, new in change.values:
-            print(f"      {path}: {_show(old)} -> {_show(new)}", file=out)
+            for line in render(path, old, new):
+                print(line, file=out)
     guarded = [c for c in changes if c.guarded]
     for change in guarded:
         print(
