@@ -112,6 +112,8 @@ def test_a_bad_stack_value_stops_the_suite_with_its_one_line(tmp_path):
     result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow")
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize ")
+    assert lines[0].startswith(
+        "error: Pulumi.staging.yaml: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize "
+    )
     assert lines[-1] == "Exit: stack staging does not synthesize; no test ran"
     assert result.stdout.strip() == ""
