@@ -3,9 +3,8 @@ an error, not silently the last value. ruamel.yaml's own duplicate-key check doe
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
@@ -36,7 +35,8 @@ def _first_line_of(key: str, text: str, start: Any, duplicate: Any) -> int | Non
     """The line of the key's first occurrence in the mapping that holds its duplicate: the last line before
     the duplicate, at the same column, that gives the key."""
     lines = text.splitlines()
-    given = re.compile(r"\s*(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key) + r"')\s*:")
+    quoted = re.escape(key)
+    given = re.compile(r"\s*(?:" + quoted + r"|\"" + quoted + r"\"|'" + quoted + r"')\s*:")
     for number in range(duplicate.line - 1, (start.line if start is not None else 0) - 1, -1):
         line = lines[number]
         if len(line) - len(line.lstrip(" ")) == duplicate.column and given.match(line):

@@ -195,8 +195,8 @@ def test_an_acknowledgement_that_matches_no_blocked_change_is_refused_with_exit_
     # Nothing changes (old -> old): the acknowledgement is left over from a change already deployed.
     assert main([str(old), str(old), "--allow", f"{urn}=delete"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"error: --allow: {urn}=delete matched no blocked change: it acknowledges a change this diff does not "
-        "make (deployed already, or changed since): remove it"
+        f"error: --allow: {urn}=delete matched no blocked change: it acknowledges a change this diff does "
+        "not make (deployed already, or changed since): remove it"
     ]
 
 

@@ -251,7 +251,7 @@ def test_every_live_stack_routes_exactly_the_catalogs_public_paths_through_the_v
         for suffix in ("", "/{proxy+}")
     )
     for stack, graph in graphs.items():
-        # Which routes a JWT guards is a stack's choice (picturesocial:edge.jwt), pinned on the fixture stacks.
+        # Which routes a JWT guards is a stack's choice (picturesocial:edge.jwt): pinned on fixture stacks.
         assert [row[:2] for row in route_rows(graph)] == wanted, stack
         link = one(graph, "aws:apigatewayv2/vpcLink:VpcLink", "vpc-link")["id"]
         for integration in graph.of_type(INTEGRATION):

@@ -65,8 +65,9 @@ def test_a_version_past_its_end_of_standard_support_stops_the_synth_naming_the_d
     )
     assert code == 2
     assert err == (
-        'error: Pulumi.small.yaml: picturesocial:cluster.version: "1.36" ended standard support on 2027-08-02; no newer version '
-        "in standard support has pinned add-ons: pin the next one in settings/addons.py, then upgrade "
+        'error: Pulumi.small.yaml: picturesocial:cluster.version: "1.36" ended standard support on '
+        "2027-08-02; no newer version in standard support has pinned add-ons: pin the next one in "
+        "settings/addons.py, then upgrade "
         '(README "Upgrading Kubernetes"), or set picturesocial:cluster.supportType: EXTENDED '
         "(until 2028-08-02)\n"
     )
@@ -208,7 +209,8 @@ def test_a_two_minor_jump_is_blocked_with_exit_3_naming_the_cluster_and_both_ver
     urn = "urn:pulumi:large::picturesocial::picturesocial:infra:Cluster$eks:index:Cluster::eks"
     assert blocked == [
         "blocked: Kubernetes 1.34 -> 1.36 skips a minor version; EKS upgrades one minor version at a time: "
-        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}=version' only for a stack that was never deployed)"
+        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}=version' only for a stack that was never "
+        "deployed)"
     ]
 
 

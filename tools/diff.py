@@ -166,7 +166,7 @@ def diff(
     allow: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[Change], int]:
     """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count. ``allow``:
-    acknowledgements (``Change.acknowledgement``) of blocked changes; the ones used are marked acknowledged."""
+    acknowledgements (``Change.acknowledgement``) of blocked changes; those used are marked acknowledged."""
     table = load_table() if table is None else table
     before = {r["urn"]: r for r in old["resources"]}
     after = {r["urn"]: r for r in new["resources"]}
@@ -352,7 +352,7 @@ ACK = re.compile(r"urn:pulumi:(?P<stack>[^:]+)::(?P<project>[^:]+)::\S+=\S+")
 
 def read_acknowledgements(given: list[str], file: Path | None) -> dict[str, str]:
     """Acknowledgement -> where it was given (``--allow``, or ``<file>:<line>``)."""
-    found = {ack: "--allow" for ack in given}
+    found = dict.fromkeys(given, "--allow")
     if file is not None and file.exists():
         for number, line in enumerate(file.read_text().splitlines(), 1):
             text = line.split("#", 1)[0].strip()
