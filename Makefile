@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test mutate lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff configure bench preflight smoke lint test mutate lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,11 @@ diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/mai
 		$(foreach ack,$(value ALLOW),--allow '$(ack)'); code=$$?; echo $$code > $(DIFF_CODE); \
 		if [ $$code -ne 0 ]; then echo "make diff: tools.diff exit $$code (3: a blocked change; 2: bad input)" >&2; fi; \
 		exit $$code
+
+ORG ?=
+REPO ?=
+configure: $(STAMP) ## write ORG, REPO and the account ids DEV=, STAGING=, PROD= into every file that holds them
+	$(PY) -m tools.configure --org '$(ORG)' --repo '$(REPO)' $(foreach s,$(STACKS),--account '$(s)=$($(shell echo $(s) | tr a-z A-Z))')
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)
