@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke destroy leftovers state-versions \
+.PHONY: help python venv synth synth-all snapshot docs diff configure bench preflight smoke destroy leftovers state-versions \
 	state-restore lint test mutate lock clean
 
 help: ## list the targets
@@ -55,10 +55,22 @@ docs: $(STAMP) ## regenerate docs/stack-config.schema.json and the README's conf
 
 BASE ?= origin/main
 ALLOW ?=
-# ALLOW: URNs to acknowledge, space-separated and quoted for the shell as `make diff` prints them. $(value ...)
-# keeps the `$` inside URNs from being read as make variables.
-diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn ...'
-	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt $(foreach urn,$(value ALLOW),--allow '$(urn)')
+# ALLOW: acknowledgements (URN=what, as each `blocked:` line prints them), space-separated. $(value ...) keeps
+# the `$` inside URNs from being read as make variables.
+# GNU make exits 2 whatever code a recipe fails with ("Running make", GNU make manual: its exit status is 0, 2,
+# or 1 with -q), so the recipe says tools.diff's own code in its last line and in build/diff-exit-code: 3 for a
+# blocked change, 2 for bad input (a stack value, an acknowledgement that matches nothing).
+DIFF_CODE ?= build/diff-exit-code
+diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn=what ...'
+	@mkdir -p $(dir $(DIFF_CODE)); $(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt \
+		$(foreach ack,$(value ALLOW),--allow '$(ack)'); code=$$?; echo $$code > $(DIFF_CODE); \
+		if [ $$code -ne 0 ]; then echo "make diff: tools.diff exit $$code (3: a blocked change; 2: bad input)" >&2; fi; \
+		exit $$code
+
+ORG ?=
+REPO ?=
+configure: $(STAMP) ## write ORG, REPO and the account ids DEV=, STAGING=, PROD= into every file that holds them
+	$(PY) -m tools.configure --org '$(ORG)' --repo '$(REPO)' $(foreach s,$(STACKS),--account '$(s)=$($(shell echo $(s) | tr a-z A-Z))')
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)

@@ -77,11 +77,12 @@ def load_catalog(project_dir: Path) -> Catalog:
     """The project's API catalog, ``<project>/workloads/catalog.yaml``."""
     shown = CATALOG
     try:
-        data = strict_yaml.load((project_dir / CATALOG).read_text())
+        text = (project_dir / CATALOG).read_text()
+        data = strict_yaml.load(text)
     except FileNotFoundError:
         raise SettingsError([f"{CATALOG}: no such file in {project_dir}"]) from None
     except strict_yaml.YAMLError as exc:
-        raise SettingsError([f"{shown}: not valid YAML: {strict_yaml.problem(exc)}"]) from None
+        raise SettingsError([f"{shown}: not valid YAML: {strict_yaml.problem(exc, text)}"]) from None
     try:
         return Catalog.model_validate(data or {})
     except ValidationError as exc:
@@ -189,6 +190,11 @@ def _name_problems(stack: StackSettings, catalog: Catalog) -> list[str]:
     return list(problems.values())
 
 
+def _in_file(stack_file: str, line: str) -> str:
+    """Every line names its file: the catalog's already do; the rest are the stack file's."""
+    return line if line.startswith(f"{CATALOG}:") else f"{stack_file}: {line}"
+
+
 def load(
     config: Mapping[str, Any], *, project: str, stack: str, project_dir: Path, today: dt.date | None = None
 ) -> Settings:
@@ -199,15 +205,31 @@ def load(
         for key, value in config.items()
         if key.startswith(f"{NAMESPACE}:") or key.split(":")[0] in PROVIDER_NAMESPACES
     }
+    # Every independent problem in one round: the stack file's and the catalog's are reported together; the
+    # checks that need both (tags per API, derived names) run when both are valid.
+    problems: list[str] = []
+    stack_settings: StackSettings | None = None
+    catalog: Catalog | None = None
     try:
         stack_settings = StackSettings.model_validate(
             {"project": project, "stack": stack, **wanted}, context={"today": today}
         )
     except ValidationError as exc:
-        raise from_validation_error(exc, model=StackSettings) from None
-    catalog = load_catalog(project_dir)
-    apis = _resolve(stack_settings, catalog)
-    problems = _name_problems(stack_settings, catalog)
+        problems += from_validation_error(exc, model=StackSettings).lines
+    try:
+        catalog = load_catalog(project_dir)
+    except SettingsError as exc:
+        problems += exc.lines
+    apis: dict[str, Api] = {}
+    if stack_settings is not None and catalog is not None:
+        try:
+            apis = _resolve(stack_settings, catalog)
+        except SettingsError as exc:
+            problems += exc.lines
+        problems += _name_problems(stack_settings, catalog)
+    if problems:
+        raise SettingsError([_in_file(f"Pulumi.{stack}.yaml", line) for line in problems])
+    assert stack_settings is not None and catalog is not None
     warnings = []
     if today is not None:  # a refusal was raised by the model; what is left is a warning, or nothing
         cluster = stack_settings.cluster
@@ -216,8 +238,6 @@ def load(
         )
         if warning:
             warnings.append(f"{NAMESPACE}:cluster.version: {warning}")
-    if problems:
-        raise SettingsError(problems)
     return Settings(stack=stack_settings, catalog=catalog, apis=apis, warnings=warnings)
 
 

@@ -157,8 +157,11 @@ def test_an_api_declared_twice_is_an_error(project_copy, capsys):
     text = (FIXTURE / "workloads/catalog.yaml").read_text() + "\n  photos:\n    namespace: other\n"
     assert main(["small", "--project", str(project_copy(catalog=text))]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith('error: workloads/catalog.yaml: not valid YAML: found duplicate key "photos"'), (
-        line
+    # The key and both lines: the first `photos` entry and the one appended at the end.
+    first = text.splitlines().index("  photos:") + 1
+    assert line == (
+        f'error: workloads/catalog.yaml: not valid YAML: duplicate key "photos" (lines {first} and '
+        f"{len(text.splitlines()) - 1}): a key may be given once"
     )
 
 
@@ -166,22 +169,22 @@ STACK_CASES = [
     (
         "api-not-in-catalog",
         {**APIS, "comments": {"tag": "1.0.0"}},
-        'picturesocial:apis.comments: "comments" is not an API of workloads/catalog.yaml (greeter, photos, thumbs)',
+        'Pulumi.small.yaml: picturesocial:apis.comments: "comments" is not an API of workloads/catalog.yaml (greeter, photos, thumbs)',
     ),
     (
         "api-without-a-tag",
         {"greeter": APIS["greeter"], "thumbs": APIS["thumbs"]},
-        "picturesocial:apis.photos: is required: workloads/catalog.yaml declares it",
+        "Pulumi.small.yaml: picturesocial:apis.photos: is required: workloads/catalog.yaml declares it",
     ),
     (
         "digest-malformed",
         {**APIS, "photos": {"tag": "1.0.0", "digest": "sha256:abc"}},
-        'picturesocial:apis.photos.digest: "sha256:abc" must be an image digest',
+        'Pulumi.small.yaml: picturesocial:apis.photos.digest: "sha256:abc" must be an image digest',
     ),
     (
         "replica-override-inverted",
         {**APIS, "photos": {"tag": "1.0.0", "replicas": {"minReplicas": 12}}},
-        "picturesocial:apis.photos.replicas.minReplicas: 12 is greater than maxReplicas 10",
+        "Pulumi.small.yaml: picturesocial:apis.photos.replicas.minReplicas: 12 is greater than maxReplicas 10",
     ),
     (
         "resource-override-bad-unit",
@@ -195,12 +198,12 @@ STACK_CASES = [
                 },
             },
         },
-        'picturesocial:apis.photos.resources.requests.memory: "1GB" is not a Kubernetes memory quantity',
+        'Pulumi.small.yaml: picturesocial:apis.photos.resources.requests.memory: "1GB" is not a Kubernetes memory quantity',
     ),
     (
         "canary-latest",
         {**APIS, "photos": {"tag": "1.0.0", "canary": {"tag": "latest"}}},
-        'picturesocial:apis.photos.canary.tag: "latest" is a moving tag',
+        'Pulumi.small.yaml: picturesocial:apis.photos.canary.tag: "latest" is a moving tag',
     ),
 ]
 

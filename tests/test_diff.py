@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import yaml
 from conftest import FIXTURE, fixture_config, synth_fixture
 
 from tools import ROOT
-from tools.diff import diff, main
+from tools.diff import diff, main, render, report
 from tools.offline import synthesize
 
 
@@ -47,6 +48,72 @@ def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps
         "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.0",
         "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter:2.0.1",
     )
+
+
+def test_a_tag_bumps_diff_line_shows_both_full_image_references(fixture_graphs):
+    apis = fixture_config("large")["picturesocial:apis"]
+    apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
+    out = io.StringIO()
+    report(*diff(body(fixture_graphs["large"]), body(synth_fixture("large", apis=apis))), out=out)
+    registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/picturesocial-large/greeter"
+    assert f"      spec.template.spec.containers[0].image: {registry}:2.0.0 -> {registry}:2.0.1" in (
+        out.getvalue().splitlines()
+    )
+
+
+def policy_change(fixture_graphs, edit):
+    """The diff's lines for the photos API's role policy, edited by ``edit`` (a function of the document)."""
+    old = body(fixture_graphs["large"])
+    new = json.loads(json.dumps(old))
+    role_policy = next(
+        r
+        for r in new["resources"]
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["urn"].endswith("::photos")
+    )
+    document = json.loads(role_policy["inputs"]["policy"])
+    edit(document)
+    role_policy["inputs"]["policy"] = json.dumps(document)
+    out = io.StringIO()
+    report(*diff(old, new), out=out)
+    return [line for line in out.getvalue().splitlines() if line.startswith("      ")]
+
+
+def test_a_policy_change_shows_the_changed_statement_not_two_truncated_strings(fixture_graphs):
+    def widen(document):
+        document["Statement"][0]["Action"] = ["rekognition:DetectLabels", "rekognition:DetectFaces"]
+
+    def add(document):
+        document["Statement"].append(
+            {"Sid": "Extra", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+        )
+
+    assert policy_change(fixture_graphs, widen) == [
+        "      policy Statement[0].Action[1]: + rekognition:DetectFaces"
+    ]
+    n = len(
+        json.loads(
+            next(
+                r
+                for r in fixture_graphs["large"].resources
+                if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["urn"].endswith("::photos")
+            )["inputs"]["policy"]
+        )["Statement"]
+    )
+    assert policy_change(fixture_graphs, add) == [
+        f'      policy Statement[{n}]: + {{"Action": "s3:ListBucket", "Effect": "Allow", "Resource": "*", '
+        '"Sid": "Extra"}'
+    ]
+
+
+def test_text_of_several_lines_is_shown_as_a_unified_diff():
+    assert render("userData", "a\nb\nc\n", "a\nB\nc\n") == [
+        "      userData:",
+        "        @@ -1,3 +1,3 @@",
+        "         a",
+        "        -b",
+        "        +B",
+        "         c",
+    ]
 
 
 def test_raising_a_node_groups_max_size_is_one_in_place_update(fixture_graphs):
@@ -111,15 +178,42 @@ def test_guard_exits_3_when_a_table_would_be_deleted_and_prints_a_shell_ready_al
     assert f"- delete {urn}" in out
     assert (
         f"blocked: delete of aws:dynamodb/table:Table {urn} (protected or stateful; acknowledge with "
-        f"--allow '{urn}')" in out
+        f"--allow '{urn}=delete')" in out
     )
     last = out.strip().splitlines()[-1]
     assert last.startswith("0 to create, 0 to update, 0 to replace, 1 to delete, ")
 
 
-def test_guard_lets_an_acknowledged_deletion_through(graph_dirs):
+def test_guard_lets_an_acknowledged_deletion_through(graph_dirs, capsys):
     old, new, urn = graph_dirs
-    assert main([str(old), str(new), "--allow", urn]) == 0
+    assert main([str(old), str(new), "--allow", f"{urn}=delete"]) == 0
+    assert f"- delete {urn} [acknowledged]" in capsys.readouterr().out
+
+
+def test_an_acknowledgement_that_matches_no_blocked_change_is_refused_with_exit_2(graph_dirs, capsys):
+    old, new, urn = graph_dirs
+    # Nothing changes (old -> old): the acknowledgement is left over from a change already deployed.
+    assert main([str(old), str(old), "--allow", f"{urn}=delete"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: --allow: {urn}=delete matched no blocked change: it acknowledges a change this diff does "
+        "not make (deployed already, or changed since): remove it"
+    ]
+
+
+def test_an_acknowledgement_names_the_change_not_only_the_urn(graph_dirs, tmp_path, capsys):
+    old, new, urn = graph_dirs
+    # The table's URN acknowledged for a replacement by its hash key: its deletion is still blocked (3, which
+    # wins over the left-over acknowledgement's 2), and the file's line is named.
+    allow = tmp_path / "guard-allow.txt"
+    allow.write_text(f"# reviewed in the pull request\n{urn}=hashKey\n")
+    assert main([str(old), str(new), "--allow-file", str(allow)]) == 3
+    captured = capsys.readouterr()
+    assert f"blocked: delete of aws:dynamodb/table:Table {urn}" in captured.out
+    assert captured.err.startswith(f"error: {allow}:2: {urn}=hashKey matched no blocked change")
+    # A bare URN, as the old file format held, acknowledges nothing: bad input.
+    allow.write_text(f"{urn}\n")
+    assert main([str(old), str(new), "--allow-file", str(allow)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {allow}:1: '{urn}' is not an acknowledgement")
 
 
 def test_renaming_an_api_is_caught_by_the_guard(fixture_graphs, project_copy):
@@ -245,3 +339,31 @@ def test_an_update_of_a_stateful_resource_passes_the_guard(fixture_graphs, tmp_p
     table = next(r for r in new["resources"] if r["type"] == "aws:dynamodb/table:Table")
     table["inputs"]["pointInTimeRecovery"] = {"enabled": False}
     assert guard_exit(tmp_path, old, new) == 0
+
+
+# -- the committed acknowledgements, against the live stacks ---------------------------------------------
+
+CLUSTER = "urn:pulumi:staging::picturesocial::picturesocial:infra:Cluster$eks:index:Cluster::eks"
+
+
+@pytest.mark.live
+@pytest.mark.parametrize(
+    "network",
+    [{"availabilityZones": 2}, {"cidr": "10.21.0.0/16"}],
+    ids=["three-zones-to-two", "new-vpc-cidr"],
+)
+def test_the_committed_acknowledgements_let_no_cluster_replacement_through(graphs, tmp_path, capsys, network):
+    # What `make diff` does on a fresh clone after this change to staging's network: the committed
+    # .github/guard-allow.txt holds no standing exception, so the replaced cluster is blocked (exit 3).
+    config = graphs["staging"].config
+    current = json.loads(config["picturesocial:network"])
+    changed = synthesize(
+        "staging", root=ROOT, config_overrides={"picturesocial:network": {**current, **network}}
+    )
+    for side, graph in (("old", graphs["staging"]), ("new", changed)):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "graph.json").write_text(graph.to_json())
+    allow = ROOT / ".github" / "guard-allow.txt"
+    assert main([str(tmp_path / "old"), str(tmp_path / "new"), "--allow-file", str(allow)]) == 3
+    blocked = [line for line in capsys.readouterr().out.splitlines() if line.startswith("blocked: ")]
+    assert any(line.startswith(f"blocked: replace of eks:index:Cluster {CLUSTER} ") for line in blocked)

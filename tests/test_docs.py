@@ -45,3 +45,12 @@ def test_a_stack_file_with_an_unknown_key_does_not(tmp_path):
     result = validate(bad)
     assert result.returncode == 1
     assert "picturesocial:netwrok" in result.stdout
+
+
+def test_the_table_names_numbers_and_keeps_exclusive_bounds():
+    from tools.docs import rows
+
+    kinds = {key: kind for key, kind, _ in rows()}
+    assert kinds["`picturesocial:edge.throttling.rateLimit`"] == "number >0..10000 (required)"
+    assert kinds["`picturesocial:edge.throttling.burstLimit`"] == "int >0..5000 (required)"
+    assert not any("<class" in kind for kind in kinds.values())

@@ -273,13 +273,14 @@ def test_adding_a_public_path_is_creates_plus_the_services_annotations(without_t
 def test_every_live_stack_routes_exactly_the_catalogs_public_paths_through_the_vpc_link(graphs):
     catalog = yaml.safe_load((ROOT / "workloads" / "catalog.yaml").read_text())
     wanted = sorted(
-        (f"ANY {path}{suffix}", name, "none")
+        (f"ANY {path}{suffix}", name)
         for name, api in catalog["apis"].items()
         for path in (api.get("public") or {}).get("paths", [])
         for suffix in ("", "/{proxy+}")
     )
     for stack, graph in graphs.items():
-        assert route_rows(graph) == wanted, stack
+        # Which routes a JWT guards is a stack's choice (picturesocial:edge.jwt): pinned on fixture stacks.
+        assert [row[:2] for row in route_rows(graph)] == wanted, stack
         link = one(graph, "aws:apigatewayv2/vpcLink:VpcLink", "vpc-link")["id"]
         for integration in graph.of_type(INTEGRATION):
             assert integration["inputs"]["connectionId"] == link, (stack, integration["name"])

@@ -65,8 +65,9 @@ def test_a_version_past_its_end_of_standard_support_stops_the_synth_naming_the_d
     )
     assert code == 2
     assert err == (
-        'error: picturesocial:cluster.version: "1.36" ended standard support on 2027-08-02; no newer version '
-        "in standard support has pinned add-ons: pin the next one in settings/addons.py, then upgrade "
+        'error: Pulumi.small.yaml: picturesocial:cluster.version: "1.36" ended standard support on '
+        "2027-08-02; no newer version in standard support has pinned add-ons: pin the next one in "
+        "settings/addons.py, then upgrade "
         '(README "Upgrading Kubernetes"), or set picturesocial:cluster.supportType: EXTENDED '
         "(until 2028-08-02)\n"
     )
@@ -111,7 +112,9 @@ def test_the_date_comes_from_picturesocial_today_and_a_bad_one_is_one_line(write
     config = stack_with(write_stack, version="1.36")
     monkeypatch.setenv("PICTURESOCIAL_TODAY", "2027-08-03")
     code, err = synth_err(capsys, "--config", config)
-    assert code == 2 and err.startswith('error: picturesocial:cluster.version: "1.36" ended standard'), err
+    assert code == 2 and err.startswith(
+        'error: Pulumi.small.yaml: picturesocial:cluster.version: "1.36" ended standard'
+    ), err
     monkeypatch.setenv("PICTURESOCIAL_SKIP_SUPPORT_CHECK", "1")
     assert synth_err(capsys, "--config", config) == (0, "")
     monkeypatch.delenv("PICTURESOCIAL_SKIP_SUPPORT_CHECK")
@@ -206,7 +209,8 @@ def test_a_two_minor_jump_is_blocked_with_exit_3_naming_the_cluster_and_both_ver
     urn = "urn:pulumi:large::picturesocial::picturesocial:infra:Cluster$eks:index:Cluster::eks"
     assert blocked == [
         "blocked: Kubernetes 1.34 -> 1.36 skips a minor version; EKS upgrades one minor version at a time: "
-        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}' only for a stack that was never deployed)"
+        f"eks:index:Cluster {urn} (acknowledge with --allow '{urn}=version' only for a stack that was never "
+        "deployed)"
     ]
 
 

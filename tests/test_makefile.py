@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tools import ROOT
 
 URN = "urn:pulumi:dev::picturesocial::picturesocial:infra:Network$aws:ec2/vpc:Vpc::vpc"
@@ -36,7 +38,33 @@ def test_every_stack_file_is_a_stack_for_make():
     assert "for s in dev prod staging;" in result.stdout
 
 
-def test_urns_given_to_make_diff_reach_the_guard_unexpanded():
-    result = make("-n", "diff", "BASE=HEAD", f"ALLOW={URN} urn:other$x")
-    command = result.stdout.strip().splitlines()[-1]
-    assert command.endswith(f"--allow '{URN}' --allow 'urn:other$x'")
+def test_acknowledgements_given_to_make_diff_reach_the_guard_unexpanded():
+    result = make("-n", "diff", "BASE=HEAD", f"ALLOW={URN}=delete urn:other$x=spec.a,spec.b")
+    assert f"--allow '{URN}=delete' --allow 'urn:other$x=spec.a,spec.b';" in result.stdout
+
+
+STOPS_WITH = """#!/bin/sh
+exit {code}
+"""
+
+
+@pytest.mark.parametrize("code", [3, 2])
+def test_make_diff_says_the_guards_own_exit_code(tmp_path, code):
+    # GNU make itself exits 2 whenever a recipe fails; the recipe hands on tools.diff's code (3: blocked,
+    # 2: bad input) in its last line and in DIFF_CODE, which is what a script reads.
+    python = tmp_path / "python"
+    python.write_text(STOPS_WITH.format(code=code))
+    python.chmod(0o755)
+    result = make("diff", "BASE=HEAD", f"PY={python}", f"DIFF_CODE={tmp_path / 'code'}")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        f"make diff: tools.diff exit {code} (3: a blocked change; 2: bad input)"
+    )
+    assert (tmp_path / "code").read_text() == f"{code}\n"
+
+
+def test_make_diff_refuses_an_acknowledgement_that_is_no_change_with_the_code_2(tmp_path):
+    result = make("diff", "BASE=HEAD", f"ALLOW={URN}", f"DIFF_CODE={tmp_path / 'code'}")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith(f"error: --allow: '{URN}' is not an acknowledgement")
+    assert (tmp_path / "code").read_text() == "2\n"

@@ -989,3 +989,19 @@ def test_preflight_validates_the_cloudwatch_addons_values_against_its_published_
     wrong = {**properties, "containerLogs": {"type": "object", "properties": {"enabled": {"type": "string"}}}}
     status, detail = addon_configuration_row({**schema, "properties": wrong})
     assert status == "fail" and "containerLogs/enabled" in detail
+
+
+def test_preflight_refuses_a_stack_file_still_holding_an_example_account(write_stack):
+    config = fixture_config("small")
+    (account,) = config["aws:allowedAccountIds"]
+    example = json.loads(json.dumps(config).replace(account, "111122223333"))
+    path = write_stack(example)
+    report = smoke_tool.Report("preflight small")
+    preflight_tool.check_placeholders(report, settings_of(path))
+    assert [row[:2] for row in report.rows] == [("placeholders", "fail")]
+    assert report.rows[0][2].startswith(
+        "Pulumi.small.yaml holds the example account 111122223333: run make configure"
+    )
+    clean = smoke_tool.Report("preflight small")
+    preflight_tool.check_placeholders(clean, settings_of())
+    assert clean.rows == [("placeholders", "pass", "no example account in the stack file")]

@@ -4,14 +4,15 @@ suite with its one line before any test runs."""
 
 from __future__ import annotations
 
+import io
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from tools import ROOT
 from tools.offline.stacks import discover
@@ -19,18 +20,42 @@ from tools.snapshot import snapshot
 
 pytestmark = pytest.mark.slow
 
+# A new API as the README's catalog section shows it. Its name is chosen at run time among names the catalog
+# does not hold (unique_api_name), so a user's API of any name never collides with it.
 NEW_API = """
-  comments:
-    namespace: social
-    port: 5400
-    probes:
-      readiness: {tcp: {}}
-      liveness: {tcp: {}}
-    resources:
-      requests: {cpu: 100m, memory: 128Mi}
-      limits: {cpu: 200m, memory: 256Mi}
-    allowFrom: [hello]
+namespace: social
+port: 5400
+probes:
+  readiness: {tcp: {}}
+  liveness: {tcp: {}}
+resources:
+  requests: {cpu: 100m, memory: 128Mi}
+  limits: {cpu: 200m, memory: 256Mi}
 """
+
+
+def round_trip() -> YAML:
+    """ruamel.yaml's round-trip mode: comments, key order and flow or block style survive an edit."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def edit_yaml(path: Path, edit) -> None:
+    """Loads ``path`` as YAML, lets ``edit`` change the document, writes it back: whatever style the file is
+    written in (flow mappings, block style, comments), the edit is made on the data, never on the text."""
+    yaml = round_trip()
+    document = yaml.load(path.read_text())
+    edit(document)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    path.write_text(out.getvalue())
+
+
+def unique_api_name(catalog: dict) -> str:
+    taken = set(catalog["apis"])
+    return next(name for n in range(1000) if (name := f"weekly-flow-{n}") not in taken)
 
 
 def copy_of_repository(tmp_path: Path) -> Path:
@@ -66,28 +91,90 @@ def live_test_files(copy: Path) -> list[str]:
 
 def add_an_api(copy: Path) -> None:
     """A catalog entry, and a tag in every stack file (README, "The APIs")."""
-    catalog = copy / "workloads" / "catalog.yaml"
-    catalog.write_text(catalog.read_text().rstrip("\n") + "\n" + NEW_API)
+    names = []
+
+    def add(catalog):
+        names.append(unique_api_name(catalog))
+        catalog["apis"][names[0]] = round_trip().load(NEW_API)
+
+    edit_yaml(copy / "workloads" / "catalog.yaml", add)
     for stack in discover(copy):
-        path = copy / f"Pulumi.{stack}.yaml"
-        text = path.read_text()
-        assert "  picturesocial:apis:\n" in text
-        path.write_text(
-            text.replace("  picturesocial:apis:\n", '  picturesocial:apis:\n    comments: {tag: "0.1.0"}\n')
+        edit_yaml(
+            copy / f"Pulumi.{stack}.yaml",
+            lambda d: d["config"]["picturesocial:apis"].update({names[0]: {"tag": "0.1.0"}}),
         )
 
 
 def bump_a_tag(copy: Path) -> None:
+    """In dev's stack file rewritten first as any YAML tool writes it (block style, no comments)."""
     path = copy / "Pulumi.dev.yaml"
-    text, count = re.subn(r'(\n    pictures: \{tag: ")[^"]+"', r'\g<1>9.9.9"', path.read_text())
-    assert count == 1
-    path.write_text(text)
+    plain = YAML(typ="safe", pure=True)
+    plain.default_flow_style = False
+    document = plain.load(path.read_text())
+    out = io.StringIO()
+    plain.dump(document, out)
+    path.write_text(out.getvalue())
+
+    def bump(document):
+        apis = document["config"]["picturesocial:apis"]
+        apis[min(apis)]["tag"] = "9.9.9"
+
+    edit_yaml(path, bump)
+
+
+def every_optional_feature(copy: Path) -> None:
+    """Staging with each documented option on (configuration table, README "Public edge" and "Karpenter"): the
+    edge's JWT authorizer, CORS and custom domain, and two more Karpenter pools, one of them the README's GPU
+    pool. The values are the stack's own account and region."""
+
+    def switch_on(document):
+        config = document["config"]
+        region, (account,) = config["aws:region"], config["aws:allowedAccountIds"]
+        config["picturesocial:edge"].update(
+            {
+                "cors": {"allowOrigins": ["https://app.weekly-flow.example"]},
+                "domain": {
+                    "name": "api.weekly-flow.example",
+                    "certificateArn": (
+                        f"arn:aws:acm:{region}:{account}:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+                    ),
+                    "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                },
+                "jwt": {
+                    "issuer": f"https://cognito-idp.{region}.amazonaws.com/{region}_WeeklyFlow",
+                    "audiences": ["weekly-flow-web"],
+                },
+            }
+        )
+        karpenter = config["picturesocial:karpenter"]
+        karpenter["enabled"] = True
+        pools = karpenter.setdefault("nodePools", {})
+        pools["weekly-flow-gpu"] = {
+            "capacityTypes": ["on-demand"],
+            "instanceCategories": ["g"],
+            "limits": {"cpu": "32", "memory": "128Gi"},
+            "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+            "consolidateAfter": "5m",
+            "disruptionBudgets": [{"nodes": "1"}],
+        }
+        pools["weekly-flow-arm"] = {
+            "capacityTypes": ["spot"],
+            "instanceCategories": ["c", "m"],
+            "architectures": ["arm64"],
+            "limits": {"cpu": "16", "memory": "64Gi"},
+        }
+
+    edit_yaml(copy / "Pulumi.staging.yaml", switch_on)
 
 
 @pytest.mark.parametrize(
     "change, stale",
-    [(add_an_api, ["dev", "prod", "staging"]), (bump_a_tag, ["dev"])],
-    ids=["add-an-api", "bump-a-tag"],
+    [
+        (add_an_api, ["dev", "prod", "staging"]),
+        (bump_a_tag, ["dev"]),
+        (every_optional_feature, ["staging"]),
+    ],
+    ids=["add-an-api", "bump-a-tag-in-a-block-style-file", "every-optional-feature"],
 )
 def test_the_weekly_change_keeps_the_suite_green_after_make_snapshot(tmp_path, capsys, change, stale):
     copy = copy_of_repository(tmp_path)
@@ -104,14 +191,23 @@ def test_the_weekly_change_keeps_the_suite_green_after_make_snapshot(tmp_path, c
 
 def test_a_bad_stack_value_stops_the_suite_with_its_one_line(tmp_path):
     copy = copy_of_repository(tmp_path)
-    path = copy / "Pulumi.staging.yaml"
-    text, count = re.subn(r"(\n      minSize: )\d+", r"\g<1>7", path.read_text())
-    assert count == 1  # the general node group's minimum, whatever it was
-    path.write_text(text)
+    groups = []
+
+    def raise_a_minimum(document):
+        # The first node group's minimum, above whatever its maximum is.
+        name, group = next(iter(document["config"]["picturesocial:nodeGroups"].items()))
+        group["minSize"] = group["maxSize"] + 1
+        groups.append((name, group["minSize"]))
+
+    edit_yaml(copy / "Pulumi.staging.yaml", raise_a_minimum)
+    ((name, minimum),) = groups
     # Not the slow tests, in case the change ever stopped failing: they run the suite in a copy again.
     result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow")
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("error: picturesocial:nodeGroups.general.minSize: 7 is greater than maxSize ")
+    assert lines[0].startswith(
+        f"error: Pulumi.staging.yaml: picturesocial:nodeGroups.{name}.minSize: {minimum} "
+        "is greater than maxSize "
+    )
     assert lines[-1] == "Exit: stack staging does not synthesize; no test ran"
     assert result.stdout.strip() == ""

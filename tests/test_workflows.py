@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+
+import os
 import re
 import subprocess
 import sys
@@ -592,3 +594,23 @@ def test_drift_workflow_is_zizmor_clean():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_job_takes_its_region_from_the_stack_file(tmp_path):
+    # Written out: a stack file in another region, read by the workflow's own step.
+    (tmp_path / "Pulumi.elsewhere.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    job = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi-up.yml").read_text())["jobs"]["up"]
+    step = next(s for s in job["steps"] if s.get("id") == "stack")
+    credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert credentials["with"]["aws-region"] == "${{ steps.stack.outputs.region }}"
+    output = tmp_path / "output"
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=tmp_path,
+        env={**os.environ, "STACK": "elsewhere", "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == "region=eu-west-1\n"

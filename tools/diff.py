@@ -1,20 +1,32 @@
 """Offline diff of two desired-state graphs, with a guard against losing stateful resources.
 
-    python -m tools.diff OLD NEW [--allow URN ...]      # OLD, NEW: directories holding graph.json
+    python -m tools.diff OLD NEW [--allow URN=WHAT ...]  # OLD, NEW: directories holding graph.json
     python -m tools.diff --base REF [--stack S ...]    # synthesize REF (a git worktree) and the working tree
 
 Per resource: `+ create`, `~ update` (changed input paths), `+- replace` (the paths forcing it, and what was
-replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` (secrets masked).
+replaced before it when that is why) or `- delete`, each changed input shown as `old -> new` in full (secrets
+masked), a JSON document (policy, dashboard body) as the keys and items that changed in it, text of several
+lines as a unified diff.
 A replaced resource gets new ids in the offline engine, so everything whose replace-forcing inputs point at it
 is replaced too, as it would be for real. Exit 3 when a protected or stateful resource (policy/baseline
 STATEFUL) would be replaced or deleted, or a cluster's Kubernetes version would skip a minor version or go
-down (EKS can do neither), and its URN is not acknowledged with --allow; 2 when a graph cannot be produced; 0
-otherwise. The base side is synthesized without the Kubernetes support check (settings/kubernetes.py).
+down (EKS can do neither), and that exact change is not acknowledged; 2 when a graph cannot be produced or an
+acknowledgement matches no blocked change; 0 otherwise. The base side is synthesized without the Kubernetes
+support check (settings/kubernetes.py).
+
+An acknowledgement (--allow, or a line of --allow-file) names one blocked change, as the `blocked:` line
+prints it: ``URN=delete`` for a deletion, ``URN=path,path`` for a replacement forced by those input paths (or
+an update of a refused version step), ``URN=replace`` for a replacement no input of its own forces (its
+provider was replaced). It lets that change through and nothing else: the same URN replaced for another reason
+is blocked again. One that matches no blocked change is refused (exit 2), so an acknowledgement cannot outlive
+the pull request that needed it: once that change is deployed, the next diff no longer shows it, and the file
+must be emptied (docs/decisions/0025-acknowledgements-tied-to-their-change.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -34,8 +46,6 @@ from tools import ROOT
 from tools.offline.replacement import forces_replacement, load_table
 from tools.offline.stacks import PROJECTS, discover
 
-VALUE_WIDTH = 60
-
 
 @dataclass
 class Change:
@@ -46,20 +56,73 @@ class Change:
     values: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, old, new)
     because: list[str] = field(default_factory=list)  # URNs replaced before this one that force it
     unknown: bool = False  # the type has no entry in the replacement table
-    guarded: bool = False  # protected or stateful, replaced or deleted
+    guarded: bool = False  # protected or stateful, replaced or deleted, and not acknowledged
     refused: str | None = None  # a change EKS cannot make (a version jump), blocked like a guarded one
+    acknowledged: bool = False  # blocked, but this exact change is acknowledged
+
+    @property
+    def acknowledgement(self) -> str:
+        """What acknowledges exactly this change: its URN and what makes it a replacement or deletion."""
+        if self.kind == "delete":
+            return f"{self.urn}=delete"
+        return f"{self.urn}={','.join(self.paths) or 'replace'}"
 
     def line(self) -> str:
         mark = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}[self.kind]
         detail = f" ({', '.join(self.paths)})" if self.paths else ""
         note = " [unknown replacement behaviour]" if self.unknown else ""
+        note += " [acknowledged]" if self.acknowledged else ""
         cause = f" because {', '.join(self.because)} is replaced" if self.because else ""
         return f"{mark} {self.kind} {self.urn}{detail}{cause}{note}"
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+    """A value in full: strings as they are (an image reference with its registry, repository and tag),
+    anything else as compact JSON. Secrets arrive masked already (tools/offline/engine.py SECRET)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def _document(value: Any) -> Any:
+    """A JSON document (an IAM policy, a dashboard body, a configuration value), parsed: a mapping or list,
+    given as such or as JSON text. None for anything else."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _structural(path: str, old: Any, new: Any) -> list[str]:
+    """What changed inside a document, one line per changed key or item (a statement added is one line)."""
+    lines = []
+    tree = DeepDiff(old, new, view="tree", verbose_level=2)
+    items = sorted(
+        (key_path(item.path(output_format="list")), report, item)
+        for report, found in tree.items()
+        for item in found
+    )
+    for inner, report, item in items:
+        where = f"{path} {inner}" if inner else path
+        if report.endswith("_added"):
+            lines.append(f"      {where}: + {_show(item.t2)}")
+        elif report.endswith("_removed"):
+            lines.append(f"      {where}: - {_show(item.t1)}")
+        else:
+            lines.append(f"      {where}: {_show(item.t1)} -> {_show(item.t2)}")
+    return lines
+
+
+def render(path: str, old: Any, new: Any) -> list[str]:
+    """One changed input as a reviewer reads it: documents as a structural diff, text of several lines as a
+    unified diff, anything else in full as ``old -> new``."""
+    before, after = _document(old), _document(new)
+    if before is not None and after is not None and type(before) is type(after):
+        return _structural(path, before, after)
+    if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+        body = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=1)
+        return [f"      {path}:"] + [f"        {line}" for line in list(body)[2:]]
+    return [f"      {path}: {_show(old)} -> {_show(new)}"]
 
 
 def _at(value: Any, parts: list[Any]) -> Any:
@@ -102,7 +165,8 @@ def diff(
     table: dict[str, tuple[tuple[str, ...], ...]] | None = None,
     allow: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[Change], int]:
-    """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count."""
+    """Changes from graph ``old`` to graph ``new`` (graph.json bodies), and the unchanged count. ``allow``:
+    acknowledgements (``Change.acknowledgement``) of blocked changes; those used are marked acknowledged."""
     table = load_table() if table is None else table
     before = {r["urn"]: r for r in old["resources"]}
     after = {r["urn"]: r for r in new["resources"]}
@@ -140,13 +204,13 @@ def diff(
     for urn in sorted(gone):
         changes.append(Change("delete", urn, before[urn]["type"]))
     for change in changes:
-        if change.urn in allow:
-            continue
         if change.kind in ("replace", "delete"):
             previous = before.get(change.urn) or before.get(renamed.get(change.urn, ""), {})
             change.guarded = bool(previous.get("protect")) or change.type in STATEFUL
         if change.type in CLUSTER_TYPES:
             change.refused = _version_step(change)
+        if (change.guarded or change.refused) and change.acknowledgement in allow:
+            change.acknowledged, change.guarded, change.refused = True, False, None
     changes.sort(key=lambda c: c.urn)
     return changes, len(unchanged)
 
@@ -223,19 +287,20 @@ def report(changes: list[Change], unchanged: int, out=None) -> int:
     for change in changes:
         print(change.line(), file=out)
         for path, old, new in change.values:
-            print(f"      {path}: {_show(old)} -> {_show(new)}", file=out)
+            for line in render(path, old, new):
+                print(line, file=out)
     guarded = [c for c in changes if c.guarded]
     for change in guarded:
         print(
             f"blocked: {change.kind} of {change.type} {change.urn} (protected or stateful; acknowledge with "
-            f"--allow {shlex.quote(change.urn)})",
+            f"--allow {shlex.quote(change.acknowledgement)})",
             file=out,
         )
     refused = [c for c in changes if c.refused]
     for change in refused:
         print(
             f"blocked: {change.refused}: {change.type} {change.urn} (acknowledge with --allow "
-            f"{shlex.quote(change.urn)} only for a stack that was never deployed)",
+            f"{shlex.quote(change.acknowledgement)} only for a stack that was never deployed)",
             file=out,
         )
     print(summary(changes, unchanged), file=out)
@@ -278,8 +343,59 @@ def synth_here(stack: str, out: Path, folder: str = "") -> None:
         ) from None
 
 
+class AcknowledgementError(Exception):
+    """An acknowledgement that is malformed or matched no blocked change: bad input, exit 2."""
+
+
+ACK = re.compile(r"urn:pulumi:(?P<stack>[^:]+)::(?P<project>[^:]+)::\S+=\S+")
+
+
+def read_acknowledgements(given: list[str], file: Path | None) -> dict[str, str]:
+    """Acknowledgement -> where it was given (``--allow``, or ``<file>:<line>``)."""
+    found = dict.fromkeys(given, "--allow")
+    if file is not None and file.exists():
+        for number, line in enumerate(file.read_text().splitlines(), 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                found[text] = f"{file}:{number}"
+    for ack, where in found.items():
+        if not ACK.fullmatch(ack):
+            raise AcknowledgementError(
+                f"{where}: {ack!r} is not an acknowledgement: write it as the blocked: line prints it, "
+                "URN=delete, URN=<input path>,... or URN=replace"
+            )
+    return found
+
+
+def _scope(urn: str) -> tuple[str, str]:
+    match = ACK.match(urn)
+    return (match.group("stack"), match.group("project")) if match else ("", "")
+
+
+def unused(acks: dict[str, str], changes: list[Change], diffed: set[tuple[str, str]] | None) -> int:
+    """Every acknowledgement must have let a blocked change through, in a stack this run diffed (every stack
+    when ``diffed`` is None): one left over names a change that is no longer in this diff. One error line
+    each, and 2 (bad input; a blocked change's 3 still wins), or 0."""
+    used = {c.acknowledgement for c in changes if c.acknowledged}
+    left = [
+        (ack, where)
+        for ack, where in acks.items()
+        if ack not in used and (diffed is None or _scope(ack) in diffed)
+    ]
+    for ack, where in left:
+        print(
+            f"error: {where}: {ack} matched no blocked change: it acknowledges a change this diff does not "
+            "make (deployed already, or changed since): remove it",
+            file=sys.stderr,
+        )
+    return 2 if left else 0
+
+
 def diff_against_base(
-    ref: str, stacks: list[str] | None, allow: set[str], projects: list[str] | None = None
+    ref: str,
+    stacks: list[str] | None,
+    acks: dict[str, str],
+    projects: list[str] | None = None,
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="picturesocial-diff-") as tmp:
         base_tree = Path(tmp) / "base"
@@ -292,6 +408,8 @@ def diff_against_base(
         )
         try:
             code = 0
+            seen: list[Change] = []
+            diffed: set[tuple[str, str]] = set()
             for project, folder in PROJECTS.items():
                 if projects and project not in projects:
                     continue
@@ -310,9 +428,13 @@ def diff_against_base(
                     else:  # a stack (or project) added in this change: everything is a create
                         old = {"resources": []}
                     print(f"== {name}: {ref} -> working tree")
-                    changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
+                    new = read_graph(new_dir)
+                    diffed.add((new["stack"], new["project"]))
+                    changes, unchanged = diff(old, new, allow=set(acks))
+                    seen += changes
                     code = max(code, report(changes, unchanged))
-            return code
+            # With --stack or --project, an acknowledgement for a stack left out of this run is not judged.
+            return max(code, unused(acks, seen, diffed if stacks or projects else None))
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True
@@ -337,25 +459,26 @@ def main(argv: list[str] | None = None) -> int:
         "--allow",
         action="append",
         default=[],
-        metavar="URN",
-        help="acknowledge the replacement or deletion of this URN",
+        metavar="URN=WHAT",
+        help="acknowledge one blocked change, as its blocked: line prints it (URN=delete, URN=path,...)",
     )
     parser.add_argument(
         "--allow-file",
         type=Path,
-        help="a file of URNs to acknowledge, one per line (# comments); reviewed in the PR",
+        help="a file of acknowledgements, one per line (# comments); reviewed in the PR",
     )
     args = parser.parse_args(argv)
-    allow = set(args.allow)
-    if args.allow_file and args.allow_file.exists():
-        allow |= {line.split("#", 1)[0].strip() for line in args.allow_file.read_text().splitlines()} - {""}
     try:
+        acks = read_acknowledgements(args.allow, args.allow_file)
         if args.base:
-            return diff_against_base(args.base, args.stack, allow, args.project)
+            return diff_against_base(args.base, args.stack, acks, args.project)
         if not (args.old and args.new):
             parser.error("give OLD and NEW directories, or --base REF")
-        changes, unchanged = diff(read_graph(args.old), read_graph(args.new), allow=allow)
-        return report(changes, unchanged)
+        changes, unchanged = diff(read_graph(args.old), read_graph(args.new), allow=set(acks))
+        return max(report(changes, unchanged), unused(acks, changes, None))
+    except AcknowledgementError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (RuntimeError, FileNotFoundError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or str(exc)
         print(f"error: {detail.strip().splitlines()[-1] if detail.strip() else exc}", file=sys.stderr)

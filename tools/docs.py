@@ -91,19 +91,24 @@ def _type_name(annotation: Any) -> str:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         fields = typing.cast(type[BaseModel], annotation).model_fields
         return "`{" + ", ".join(f.alias or n for n, f in fields.items()) + "}`"
-    return {bool: "bool", int: "int", str: "string", ipaddress.IPv4Network: "IPv4 CIDR"}.get(
-        annotation, str(annotation)
-    )
+    known = {bool: "bool", int: "int", float: "number", str: "string", ipaddress.IPv4Network: "IPv4 CIDR"}
+    if annotation not in known:
+        raise TypeError(f"tools/docs.py has no name for the settings type {annotation!r}: add one")
+    return known[annotation]
 
 
 def _bounds(field: FieldInfo) -> str:
-    low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
-    high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
-    return (
-        f" {low if low is not None else ''}..{high if high is not None else ''}"
-        if (low, high) != (None, None)
-        else ""
-    )
+    """`1..10` for inclusive bounds (ge, le); an exclusive one is written `>0` or `<100`."""
+
+    def bound(name: str) -> Any:
+        return next((getattr(m, name) for m in field.metadata if getattr(m, name, None) is not None), None)
+
+    ge, gt, le, lt = bound("ge"), bound("gt"), bound("le"), bound("lt")
+    if (ge, gt, le, lt) == (None, None, None, None):
+        return ""
+    low = f"{ge}" if ge is not None else f">{gt}" if gt is not None else ""
+    high = f"{le}" if le is not None else f"<{lt}" if lt is not None else ""
+    return f" {low}..{high}"
 
 
 def _default(field: FieldInfo) -> str:
@@ -121,7 +126,7 @@ def _default(field: FieldInfo) -> str:
     return f"`{json.dumps(default)}`"
 
 
-def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
+def rows(model: type[BaseModel] = StackSettings, prefix: str = "") -> list[tuple[str, str, str]]:
     out = []
     for name, field in model.model_fields.items():
         if model in (StackSettings, BootstrapSettings) and name in FILLED_BY_THE_PROGRAM:

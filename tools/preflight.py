@@ -123,6 +123,30 @@ def check_identity(report: Report, aws: Aws, config: settings.Settings) -> None:
         )
 
 
+def check_placeholders(report: Report, config: settings.Settings) -> None:
+    """A fresh clone's stack files hold example accounts (tools/configure.py): refused before a deploy, here
+    and not in the settings layer, whose offline tests and snapshots run on those examples."""
+    from tools.configure import PLACEHOLDER_ACCOUNTS
+
+    stack = config.stack
+    found = sorted(
+        {
+            account
+            for account in PLACEHOLDER_ACCOUNTS
+            for value in (*stack.allowed_account_ids, stack.ci.deploy_role_arn)
+            if account in value
+        }
+    )
+    report.add(
+        "placeholders",
+        "fail" if found else "pass",
+        f"Pulumi.{stack.stack}.yaml holds the example account {', '.join(found)}: run make configure ORG=... "
+        'REPO=... DEV=... STAGING=... PROD=... (README, "One-time setup")'
+        if found
+        else "no example account in the stack file",
+    )
+
+
 def check_runner_address(report: Report, aws: Aws, config: settings.Settings) -> None:
     """The API endpoint admits the bootstrap runner's Elastic IP, which the program finds by its Name tag
     (infra/cluster.py): exactly one must exist, or the preview fails on the lookup."""
@@ -452,6 +476,7 @@ def check_addon_configuration(report: Report, eks, config: settings.Settings) ->
 
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
     report = Report(f"preflight {config.stack.stack}")
+    check_placeholders(report, config)
     check_identity(report, aws, config)
     check_aws_cli(report)
     check_runner_address(report, aws, config)

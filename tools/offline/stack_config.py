@@ -37,11 +37,12 @@ def _replace_secure(value: Any, secret_keys: set[str], key: str) -> Any:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = strict_yaml.load(path.read_text())
+        text = path.read_text()
+        data = strict_yaml.load(text)
     except FileNotFoundError:
         raise StackConfigError(f"{path}: no such stack file") from None
     except strict_yaml.YAMLError as exc:
-        raise StackConfigError(f"{path}: not valid YAML: {strict_yaml.problem(exc)}") from None
+        raise StackConfigError(f"{path}: not valid YAML: {strict_yaml.problem(exc, text)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
