@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test mutate lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff cost bench preflight smoke lint test mutate lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ ALLOW ?=
 # keeps the `$` inside URNs from being read as make variables.
 diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn ...'
 	$(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt $(foreach urn,$(value ALLOW),--allow '$(urn)')
+
+cost: $(STAMP) ## monthly cost estimate of STACK (default dev), offline, line by line; PROJECT=bootstrap for the bootstrap
+	@$(PY) -m tools.cost $(STACK) $(if $(PROJECT),--project $(PROJECT))
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)

@@ -12,6 +12,7 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
 from bootstrap import config as bootstrap_config  # noqa: E402
+from bootstrap.billing import CostAllocationTags  # noqa: E402
 from bootstrap.github import GithubAccess  # noqa: E402
 from bootstrap.runner import Runner  # noqa: E402
 from bootstrap.state import StateBackend  # noqa: E402
@@ -37,6 +38,8 @@ state = StateBackend(
     opts=on_aws,
 )
 runner = Runner("runner", settings, aws_provider=provider, opts=on_aws)
+if settings.cost_allocation_tags:
+    CostAllocationTags("cost-allocation-tags", settings.tags, opts=on_aws)
 
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)

@@ -30,7 +30,7 @@ from deepdiff import DeepDiff
 
 from policy.baseline import STATEFUL
 from settings.errors import key_path
-from tools import ROOT
+from tools import ROOT, cost
 from tools.offline.replacement import forces_replacement, load_table
 from tools.offline.stacks import PROJECTS, discover
 
@@ -312,6 +312,7 @@ def diff_against_base(
                     print(f"== {name}: {ref} -> working tree")
                     changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
                     code = max(code, report(changes, unchanged))
+                    print(cost.section_line(old, read_graph(new_dir), base_tree / folder, ROOT / folder, stack))
             return code
         finally:
             subprocess.run(
