@@ -239,7 +239,7 @@ class _Pricer:
                 quantity=round(quantity, 4),
                 price=key,
                 unit_price=price.usd,
-                monthly=quantity * price.usd,
+                monthly=round(quantity * price.usd, 2),  # cents: the lines add up to the totals
             )
         )
 
@@ -361,7 +361,7 @@ def _node_group(p: _Pricer, r: Mapping[str, Any], inputs: Mapping[str, Any]) -> 
                 quantity=nodes * p.hours,
                 price=f"instance:{instance}",
                 unit_price=round(price.usd * factor, 6),
-                monthly=nodes * p.hours * price.usd * factor,
+                monthly=round(nodes * p.hours * price.usd * factor, 2),
             )
         )
     else:
@@ -589,9 +589,6 @@ def change_line(old: Estimate, new: Estimate) -> str:
         line += "; " + ", ".join(
             f"{kind} {money(b)} -> {money(a)} ({_delta(b, a)})" for kind, (b, a) in parts.items()
         )
-    unpriced = len(new.not_priced)
-    if unpriced:
-        line += f"; {unpriced} resource(s) not priced"
     return line
 
 
@@ -635,3 +632,61 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- the live check (tools/preflight.py) ---------------------------------------------------------------------
+
+# The Price List API answers in us-east-1 (also eu-central-1 and ap-south-1), whatever the priced region
+# (AWS Price List user guide, "Using the AWS Price List Query API").
+PRICE_LIST_REGION = "us-east-1"
+
+
+def listed_usd(document: Mapping[str, Any]) -> float | None:
+    """The on-demand USD price of one Price List product (``GetProducts`` PriceList entry): its first tier."""
+    for term in (document.get("terms") or {}).get("OnDemand", {}).values():
+        dimensions = sorted(
+            (term.get("priceDimensions") or {}).values(), key=lambda d: float(d.get("beginRange", "0") or 0)
+        )
+        for dimension in dimensions:
+            usd = (dimension.get("pricePerUnit") or {}).get("USD")
+            if usd is not None:
+                return float(usd)
+    return None
+
+
+@dataclass
+class PriceCheck:
+    key: str
+    status: str  # same | moved | missing | unchecked
+    committed: float
+    listed: float | None = None
+    detail: str = ""
+
+
+def check_prices(pricing: Any, region: str, book: PriceBook | None = None) -> list[PriceCheck]:
+    """Each committed price of ``region`` with a Price List product, compared with what the API lists now."""
+    book = book or price_book()
+    prices = book.regions.get(region)
+    if prices is None:
+        return []
+    checks = []
+    for key, price in sorted(prices.prices.items()):
+        if price.price_list is None:
+            checks.append(PriceCheck(key, "unchecked", price.usd))
+            continue
+        filters = [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in price.price_list.filters.items()]
+        answer = pricing.get_products(
+            ServiceCode=price.price_list.service, Filters=filters, FormatVersion="aws_v1", MaxResults=10
+        )
+        listed = {listed_usd(json.loads(doc)) for doc in answer.get("PriceList", [])} - {None}
+        if not listed:
+            checks.append(PriceCheck(key, "missing", price.usd, detail=f"no product matches {filters}"))
+        elif len(listed) > 1:
+            shown = ", ".join(f"${v:g}" for v in sorted(v for v in listed if v is not None))
+            checks.append(PriceCheck(key, "missing", price.usd, detail=f"the filters match several prices: {shown}"))
+        else:
+            value = listed.pop()
+            assert value is not None
+            status = "same" if abs(value - price.usd) < 1e-9 else "moved"
+            checks.append(PriceCheck(key, status, price.usd, value))
+    return checks

@@ -1,6 +1,6 @@
 """Before `pulumi up`: the deploy identity, account and region, the AWS CLI, the Kubernetes version's support
 (the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed, quota
-headroom. Read-only.
+headroom, and the prices `make cost` uses against the Price List API. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -24,7 +24,8 @@ from ruamel.yaml import YAML
 
 import settings
 from settings import addons, kubernetes
-from tools.ops import Aws, Report, main_for
+from tools import cost
+from tools.ops import RETRIES, Aws, Report, main_for
 
 # EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
 # per region; VPC user guide: 5 NAT gateways per Availability Zone).
@@ -335,6 +336,37 @@ def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:
     )
 
 
+def check_prices(report: Report, pricing, region: str) -> None:
+    """The prices `make cost` uses for the stack's region (settings/data/prices.yaml) against the Price List
+    API (``pricing``: a client of its endpoint): a price that moved is a warning (the estimate is stale, the
+    deployment is not at risk)."""
+    try:
+        checks = cost.check_prices(pricing, region)
+    except ClientError as exc:
+        report.add("prices", "warn", f"the Price List API cannot be read: {exc.response['Error']['Code']}")
+        return
+    if not checks:
+        report.add("prices", "warn", f"settings/data/prices.yaml has no prices for {region}: make cost lists none")
+        return
+    for check in checks:
+        if check.status == "moved":
+            report.add(
+                f"price {check.key}",
+                "warn",
+                f"moved: committed ${check.committed:g}, Price List ${check.listed:g}; update "
+                "settings/data/prices.yaml (value, source, read date)",
+            )
+        elif check.status == "missing":
+            report.add(f"price {check.key}", "warn", check.detail)
+    same = sum(c.status == "same" for c in checks)
+    unchecked = sum(c.status == "unchecked" for c in checks)
+    report.add(
+        "prices",
+        "pass" if all(c.status in ("same", "unchecked") for c in checks) else "warn",
+        f"{same} as listed by the Price List API in {region}; {unchecked} without a Price List product recorded",
+    )
+
+
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
     report = Report(f"preflight {config.stack.stack}")
     check_identity(report, aws, config)
@@ -344,6 +376,11 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     check_karpenter(report, aws.client("iam"), aws.client("ssm"), config)
     check_images(report, aws, config)
     check_quotas(report, aws, config)
+    check_prices(
+        report,
+        aws.session.client("pricing", region_name=cost.PRICE_LIST_REGION, config=RETRIES),
+        config.stack.region,
+    )
     if args.pin:
         pin(report, aws, config, args.config or args.project / f"Pulumi.{config.stack.stack}.yaml")
     return report
