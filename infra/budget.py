@@ -2,9 +2,10 @@
 allocation tag), alerting the stack's alarm topic when actual or forecast spend passes the limit
 (``picturesocial:cost.monthlyBudget``; the estimate behind it: ``make cost``, docs/decisions/0031).
 
-AWS Budgets publishes to an SNS topic only when the topic's policy lets budgets.amazonaws.com publish (AWS Cost
-Management user guide, "Creating an Amazon SNS topic for budget notifications": ``SNS:Publish`` with
-``aws:SourceAccount`` and ``aws:SourceArn arn:aws:budgets::<account>:*``) and, the topic being encrypted with a
+AWS Budgets publishes to an SNS topic only when the topic's policy lets budgets.amazonaws.com publish (AWS
+Cost Management user guide, "Creating an Amazon SNS topic for budget notifications": ``SNS:Publish`` with
+``aws:SourceAccount`` and ``aws:SourceArn arn:aws:budgets::<account>:*``) and, the topic being encrypted with
+a
 customer managed key, when the key's policy lets the service generate data keys and decrypt (SNS developer
 guide, "Enable compatibility between event sources from AWS services and encrypted topics", which lists AWS
 Budgets). Both statements are written by infra/observability.py's Alarms with ``budget_alerts``.

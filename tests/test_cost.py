@@ -166,8 +166,18 @@ def with_cluster(graph, version, support):
     [
         ("1.34", "EXTENDED", dt.date(2026, 12, 3), 438.0),  # past 2026-12-02: six times the rate
         ("1.34", "EXTENDED", dt.date(2026, 12, 2), 73.0),  # its last day of standard support
-        ("1.36", "EXTENDED", dt.date(2026, 12, 3), 73.0),  # in standard support: the policy alone costs nothing
-        ("1.34", "STANDARD", dt.date(2026, 12, 3), 73.0),  # EKS upgrades it rather than charge extended support
+        (
+            "1.36",
+            "EXTENDED",
+            dt.date(2026, 12, 3),
+            73.0,
+        ),  # in standard support: the policy alone costs nothing
+        (
+            "1.34",
+            "STANDARD",
+            dt.date(2026, 12, 3),
+            73.0,
+        ),  # EKS upgrades it rather than charge extended support
     ],
 )
 def test_a_version_past_standard_support_raises_the_control_plane_line(
@@ -187,7 +197,9 @@ def test_spot_node_groups_take_the_stated_discount(fixture_graphs):
 
     def nodes(**settings):
         (line,) = [
-            i for i in items_of(estimate_of(graph, **settings), "aws:eks/nodeGroup:NodeGroup") if i.unit == "instance-hour"
+            i
+            for i in items_of(estimate_of(graph, **settings), "aws:eks/nodeGroup:NodeGroup")
+            if i.unit == "instance-hour"
         ]
         return line.monthly
 
@@ -281,7 +293,9 @@ def test_fixed_and_usage_are_shown_apart_when_both_change(fixture_graphs):
     after = cost.estimate(with_cluster(small, "1.34", "EXTENDED"), {**small.config}, today=TODAY)
     after_usage = estimate_of(small, usage={"natGBProcessed": 1000})
     assert "; fixed" not in cost.change_line(before, after)  # only fixed changed
-    both = cost.Estimate("p", "s", "us-east-1", items=after.items + [i for i in after_usage.items if i.kind == "usage"])
+    both = cost.Estimate(
+        "p", "s", "us-east-1", items=after.items + [i for i in after_usage.items if i.kind == "usage"]
+    )
     line = cost.change_line(before, both)
     assert "; fixed $" in line and ", usage $" in line
 
@@ -295,7 +309,9 @@ def budget_statements(graph):
     key_policy = json.loads(key["inputs"]["policy"])
     topic_policy = json.loads(by_type["aws:sns/topicPolicy:TopicPolicy"]["inputs"]["policy"])
     return [
-        s for s in key_policy["Statement"] + topic_policy["Statement"] if s["Principal"].get("Service") == "budgets.amazonaws.com"
+        s
+        for s in key_policy["Statement"] + topic_policy["Statement"]
+        if s["Principal"].get("Service") == "budgets.amazonaws.com"
     ]
 
 
@@ -351,7 +367,9 @@ def product(usd):
         {
             "terms": {
                 "OnDemand": {
-                    "SKU.TERM": {"priceDimensions": {"SKU.TERM.DIM": {"beginRange": "0", "pricePerUnit": {"USD": usd}}}}
+                    "SKU.TERM": {
+                        "priceDimensions": {"SKU.TERM.DIM": {"beginRange": "0", "pricePerUnit": {"USD": usd}}}
+                    }
                 }
             }
         }
@@ -359,8 +377,10 @@ def product(usd):
 
 
 def stubbed_pricing(answers):
-    """The Price List API (moto does not emulate it): one GetProducts answer per checked price, in key order."""
-    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    """The Price List API (moto does not emulate it): a GetProducts answer per checked price, in key order."""
+    client = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
     stub = Stubber(client)
     for key, usd in answers:
         price = cost.price_book().regions["us-east-1"].prices[key]
@@ -371,7 +391,8 @@ def stubbed_pricing(answers):
             {
                 "ServiceCode": price.price_list.service,
                 "Filters": [
-                    {"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in price.price_list.filters.items()
+                    {"Type": "TERM_MATCH", "Field": k, "Value": v}
+                    for k, v in price.price_list.filters.items()
                 ],
                 "FormatVersion": "aws_v1",
                 "MaxResults": 10,
@@ -388,13 +409,17 @@ def checked_keys():
 
 def test_preflight_lists_the_one_price_that_moved():
     committed = cost.price_book().regions["us-east-1"].prices
-    answers = [(key, "0.0500000000" if key == "natGatewayHour" else f"{committed[key].usd:.10f}") for key in checked_keys()]
+    answers = [
+        (key, "0.0500000000" if key == "natGatewayHour" else f"{committed[key].usd:.10f}")
+        for key in checked_keys()
+    ]
     report = Report("preflight small")
     preflight_tool.check_prices(report, stubbed_pricing(answers), "us-east-1")
     warnings = [(check, detail) for check, status, detail in report.rows if status == "warn"]
     assert warnings[0] == (
         "price natGatewayHour",
-        "moved: committed $0.045, Price List $0.05; update settings/data/prices.yaml (value, source, read date)",
+        "moved: committed $0.045, Price List $0.05; update settings/data/prices.yaml (value, source, read "
+        "date)",
     )
     assert [check for check, _ in warnings] == ["price natGatewayHour", "prices"]
 
@@ -409,7 +434,9 @@ def test_preflight_passes_when_every_checked_price_is_as_listed():
 
 def test_a_price_the_api_no_longer_lists_is_a_warning():
     committed = cost.price_book().regions["us-east-1"].prices
-    answers = [(key, None if key == "ebsGp3GBMonth" else f"{committed[key].usd:.10f}") for key in checked_keys()]
+    answers = [
+        (key, None if key == "ebsGp3GBMonth" else f"{committed[key].usd:.10f}") for key in checked_keys()
+    ]
     report = Report("preflight small")
     preflight_tool.check_prices(report, stubbed_pricing(answers), "us-east-1")
     assert report.status("price ebsGp3GBMonth") == "warn" and report.status("prices") == "warn"

@@ -16,6 +16,7 @@ problem when the stack's config (its cost settings included) is invalid.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -88,10 +89,8 @@ def cost_settings(config: Mapping[str, Any]) -> CostSettings:
     """``picturesocial:cost`` of a stack config (values as the CLI passes them: objects as JSON text)."""
     raw = config.get(COST_KEY)
     if isinstance(raw, str):
-        try:
+        with contextlib.suppress(ValueError):  # a plain string stays a string: the model says what is wrong
             raw = json.loads(raw)
-        except ValueError:
-            pass
     try:
         return CostSettings.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
@@ -354,7 +353,8 @@ def _node_group(p: _Pricer, r: Mapping[str, Any], inputs: Mapping[str, Any]) -> 
                 type=r["type"],
                 component=p.component(r),
                 resource=str(r["name"]),
-                description=f"{nodes} x {instance} spot (on-demand less {p.settings.spot_discount_percent:g}%, "
+                description=f"{nodes} x {instance} spot (on-demand less "
+                f"{p.settings.spot_discount_percent:g}%, "
                 "cost.spotDiscountPercent), desiredSize",
                 kind="fixed",
                 unit=price.unit,
@@ -549,7 +549,8 @@ def render(e: Estimate) -> str:
             f"(fixed {money(totals['fixed'])}, usage {money(totals['usage'])})"
         )
     lines.append(
-        f"total: {money(e.total())} a month (fixed {money(e.total('fixed'))}, usage {money(e.total('usage'))})"
+        f"total: {money(e.total())} a month "
+        f"(fixed {money(e.total('fixed'))}, usage {money(e.total('usage'))})"
     )
     for ceiling in e.ceilings:
         lines.append(f"ceiling: {ceiling}")
@@ -581,7 +582,7 @@ def _delta(before: float, after: float) -> str:
 
 
 def change_line(old: Estimate, new: Estimate) -> str:
-    """``cost: $<before> -> $<after> per month (<+/-delta>)``, with fixed and usage apart when both changed."""
+    """``cost: $<before> -> $<after> per month (<+/-delta>)``; fixed and usage apart when both changed."""
     before, after = old.total(), new.total()
     line = f"cost: {money(before)} -> {money(after)} per month ({_delta(before, after)})"
     parts = {kind: (old.total(kind), new.total(kind)) for kind in ("fixed", "usage")}
@@ -614,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--today",
         type=dt.date.fromisoformat,
-        help="price the EKS support status on this date, YYYY-MM-DD (default: the clock, or PICTURESOCIAL_TODAY)",
+        help="price the EKS support status on this date, YYYY-MM-DD (default: the clock, or "
+        "PICTURESOCIAL_TODAY)",
     )
     args = parser.parse_args(argv)
     from tools.offline import SynthError, synthesize
@@ -674,7 +676,9 @@ def check_prices(pricing: Any, region: str, book: PriceBook | None = None) -> li
         if price.price_list is None:
             checks.append(PriceCheck(key, "unchecked", price.usd))
             continue
-        filters = [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in price.price_list.filters.items()]
+        filters = [
+            {"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in price.price_list.filters.items()
+        ]
         answer = pricing.get_products(
             ServiceCode=price.price_list.service, Filters=filters, FormatVersion="aws_v1", MaxResults=10
         )
@@ -683,7 +687,9 @@ def check_prices(pricing: Any, region: str, book: PriceBook | None = None) -> li
             checks.append(PriceCheck(key, "missing", price.usd, detail=f"no product matches {filters}"))
         elif len(listed) > 1:
             shown = ", ".join(f"${v:g}" for v in sorted(v for v in listed if v is not None))
-            checks.append(PriceCheck(key, "missing", price.usd, detail=f"the filters match several prices: {shown}"))
+            checks.append(
+                PriceCheck(key, "missing", price.usd, detail=f"the filters match several prices: {shown}")
+            )
         else:
             value = listed.pop()
             assert value is not None

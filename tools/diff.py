@@ -312,7 +312,9 @@ def diff_against_base(
                     print(f"== {name}: {ref} -> working tree")
                     changes, unchanged = diff(old, read_graph(new_dir), allow=allow)
                     code = max(code, report(changes, unchanged))
-                    print(cost.section_line(old, read_graph(new_dir), base_tree / folder, ROOT / folder, stack))
+                    print(
+                        cost.section_line(old, read_graph(new_dir), base_tree / folder, ROOT / folder, stack)
+                    )
             return code
         finally:
             subprocess.run(

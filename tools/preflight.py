@@ -346,7 +346,9 @@ def check_prices(report: Report, pricing, region: str) -> None:
         report.add("prices", "warn", f"the Price List API cannot be read: {exc.response['Error']['Code']}")
         return
     if not checks:
-        report.add("prices", "warn", f"settings/data/prices.yaml has no prices for {region}: make cost lists none")
+        report.add(
+            "prices", "warn", f"settings/data/prices.yaml has no prices for {region}: make cost lists none"
+        )
         return
     for check in checks:
         if check.status == "moved":
@@ -363,7 +365,8 @@ def check_prices(report: Report, pricing, region: str) -> None:
     report.add(
         "prices",
         "pass" if all(c.status in ("same", "unchecked") for c in checks) else "warn",
-        f"{same} as listed by the Price List API in {region}; {unchecked} without a Price List product recorded",
+        f"{same} as listed by the Price List API in {region}; {unchecked} without a Price List product "
+        "recorded",
     )
 
 
