@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff configure bench preflight smoke destroy leftovers state-versions \
+.PHONY: help python venv synth synth-all snapshot docs diff configure cost bench preflight smoke destroy leftovers state-versions \
 	state-restore lint test mutate lock clean
 
 help: ## list the targets
@@ -71,6 +71,9 @@ ORG ?=
 REPO ?=
 configure: $(STAMP) ## write ORG, REPO and the account ids DEV=, STAGING=, PROD= into every file that holds them
 	$(PY) -m tools.configure --org '$(ORG)' --repo '$(REPO)' $(foreach s,$(STACKS),--account '$(s)=$($(shell echo $(s) | tr a-z A-Z))')
+
+cost: $(STAMP) ## monthly cost estimate of STACK (default dev), offline, line by line; PROJECT=bootstrap for the bootstrap
+	@$(PY) -m tools.cost $(STACK) $(if $(PROJECT),--project $(PROJECT))
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)

@@ -6,6 +6,7 @@ import pulumi
 
 import settings
 from infra.addons import cluster_addons
+from infra.budget import Budget
 from infra.cluster import Cluster
 from infra.context import ClusterContext
 from infra.data_stores import DataStores
@@ -98,7 +99,17 @@ for name, api in config.apis.items():
     if api.spec.public is not None and workload.load_balancer is not None:
         edge.connect(name, workload.load_balancer)
 
-alarms = Alarms("alarms", stack.observability, env, apis=config.apis, edge=edge, opts=env.on_aws)
+alarms = Alarms(
+    "alarms",
+    stack.observability,
+    env,
+    apis=config.apis,
+    edge=edge,
+    budget_alerts=stack.cost.monthly_budget is not None,
+    opts=env.on_aws,
+)
+if stack.cost.monthly_budget is not None:
+    Budget("budget", stack.cost, env, topic=alarms.topic, opts=env.on_aws)
 
 pulumi.export("region", stack.region)
 pulumi.export("clusterName", stack.cluster_name)

@@ -13,6 +13,7 @@ import pulumi_aws as aws  # noqa: E402
 import pulumi_github as github_provider  # noqa: E402
 
 from bootstrap import config as bootstrap_config  # noqa: E402
+from bootstrap.billing import CostAllocationTags  # noqa: E402
 from bootstrap.github import GithubAccess  # noqa: E402
 from bootstrap.repository import GithubRepository  # noqa: E402
 from bootstrap.runner import Runner  # noqa: E402
@@ -81,6 +82,8 @@ GithubRepository(
     },
     opts=pulumi.ResourceOptions(provider=github_api),
 )
+if settings.cost_allocation_tags:
+    CostAllocationTags("cost-allocation-tags", settings.tags, opts=on_aws)
 
 pulumi.export("previewRoleArn", github.preview_role.arn)
 pulumi.export("deployRoleArn", github.deploy_role.arn)

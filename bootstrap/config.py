@@ -128,6 +128,14 @@ class BootstrapSettings(Model):
         "start the runner; empty: any account the repository lets run workflows (README, the runner and "
         "forks)",
     )
+    cost_allocation_tags: bool = Field(
+        False,
+        alias="bootstrap:costAllocationTags",
+        description="true once the stacks' tags (project, environment, managed-by) appear in this account's "
+        "billing data (a day after the first tagged resource): then they are activated as cost allocation "
+        "tags, which the stacks' budgets filter on (Cost Explorer refuses a key it has not seen yet, and a "
+        "linked account of an organization: activate them in the payer account then)",
+    )
     runner_cidr: Cidr = Field(
         ipaddress.IPv4Network("10.255.0.0/24"),
         alias="bootstrap:runnerCidr",

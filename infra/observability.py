@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.addons import addon_role
+from infra.budget import budgets_publish, budgets_use_the_key
 from infra.context import ClusterContext, Environment
 from infra.edge import PublicEdge, PublicRoute
 from infra.iam_documents import account_administers_the_key
@@ -335,8 +336,10 @@ class Alarms(pulumi.ComponentResource):
         *,
         apis: dict[str, Api],
         edge: PublicEdge | None = None,
+        budget_alerts: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """``budget_alerts``: AWS Budgets publishes to the topic too (infra/budget.py)."""
         super().__init__("picturesocial:infra:Alarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         names, account, region = environment.names, environment.account_id, environment.region
@@ -363,6 +366,7 @@ class Alarms(pulumi.ComponentResource):
                             "Resource": "*",
                             "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                         },
+                        *([budgets_use_the_key(account)] if budget_alerts else []),
                     ],
                 }
             ),
@@ -391,7 +395,8 @@ class Alarms(pulumi.ComponentResource):
                                         "aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:*"
                                     },
                                 },
-                            }
+                            },
+                            *([budgets_publish(arn, account)] if budget_alerts else []),
                         ],
                     }
                 )

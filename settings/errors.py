@@ -76,7 +76,7 @@ def _quote_hint(value: Any) -> str:
 
 def _bounds(ctx: dict[str, Any]) -> str:
     return " and ".join(
-        f"{word} {ctx[key]}"
+        f"{word} {ctx[key]:g}" if isinstance(ctx[key], float) else f"{word} {ctx[key]}"  # 0, not 0.0
         for key, word in (("ge", "at least"), ("gt", "greater than"), ("le", "at most"), ("lt", "less than"))
         if key in ctx
     )

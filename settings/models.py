@@ -16,6 +16,7 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_va
 from settings import addons, kubernetes
 from settings.base import LABEL_KEY, LABEL_VALUE, Cidr, Model, Name, matching
 from settings.catalog import Resources
+from settings.cost import CostSettings
 from settings.errors import rule, rules
 from settings.karpenter import KarpenterSettings
 from settings.kubernetes import SupportType
@@ -578,6 +579,11 @@ class StackSettings(Model):
         ObservabilitySettings(),
         alias="picturesocial:observability",
         description="Container Insights, container logs, alarms and dashboard",
+    )
+    cost: CostSettings = Field(
+        CostSettings(),
+        alias="picturesocial:cost",
+        description="the monthly budget and the traffic `make cost` assumes (settings/cost.py)",
     )
     protect: bool = Field(
         True,

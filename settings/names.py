@@ -33,6 +33,10 @@ class PhysicalNames:
         return f"{self.cluster}-alarms"
 
     @property
+    def budget(self) -> str:
+        return f"{self.cluster}-monthly"
+
+    @property
     def alarm_key_alias(self) -> str:
         return f"alias/{self.cluster}-alarms"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -274,7 +275,11 @@ def test_diff_against_a_git_ref_synthesizes_both_sides():
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "== bootstrap/dev: HEAD -> working tree"
     assert not any(line.startswith("== dev") for line in lines)
-    assert lines[-1].endswith("unchanged") and " to create, " in lines[-1]
+    assert lines[-2].endswith("unchanged") and " to create, " in lines[-2]
+    # each stack's section ends with its monthly cost, before and after (tools/cost.py)
+    assert re.fullmatch(
+        r"cost: \$[\d,]+\.\d\d -> \$[\d,]+\.\d\d per month \([+-]\$[\d,]+\.\d\d\).*", lines[-1]
+    )
 
 
 # The guard's one stateful set (policy/baseline STATEFUL), written out: a test reading it from the code

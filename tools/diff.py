@@ -42,7 +42,7 @@ from deepdiff import DeepDiff
 
 from policy.baseline import STATEFUL
 from settings.errors import key_path
-from tools import ROOT
+from tools import ROOT, cost
 from tools.offline.replacement import forces_replacement, load_table
 from tools.offline.stacks import PROJECTS, discover
 
@@ -433,6 +433,7 @@ def diff_against_base(
                     changes, unchanged = diff(old, new, allow=set(acks))
                     seen += changes
                     code = max(code, report(changes, unchanged))
+                    print(cost.section_line(old, new, base_tree / folder, ROOT / folder, stack))
             # With --stack or --project, an acknowledgement for a stack left out of this run is not judged.
             return max(code, unused(acks, seen, diffed if stacks or projects else None))
         finally:

@@ -2,7 +2,8 @@
 (the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed, quota
 headroom (Elastic IPs and NAT gateways; and every adjustable quota of settings/data/aws_quotas.yaml against
 the stack's count in its offline synth), the API Gateway route metrics the alarms watch, the CloudWatch
-add-on's configuration against the add-on's own schema. Read-only.
+add-on's configuration against the add-on's own schema, and the prices `make cost` uses against the Price
+List API. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -28,9 +29,10 @@ from ruamel.yaml import YAML
 import settings
 from settings import addons, kubernetes
 from settings.aws_quotas import Quota
+from tools import cost
 from tools.offline import Graph, synthesize
 from tools.offline.quotas import Count, counts
-from tools.ops import Aws, Report, main_for
+from tools.ops import RETRIES, Aws, Report, main_for
 
 # EC2 and VPC defaults, used when the Service Quotas API cannot be asked (EC2 user guide: 5 Elastic IPs
 # per region; VPC user guide: 5 NAT gateways per Availability Zone).
@@ -474,6 +476,40 @@ def check_addon_configuration(report: Report, eks, config: settings.Settings) ->
         report.add(check, "pass", f"{version}: configurationValues match the add-on's schema")
 
 
+def check_prices(report: Report, pricing, region: str) -> None:
+    """The prices `make cost` uses for the stack's region (settings/data/prices.yaml) against the Price List
+    API (``pricing``: a client of its endpoint): a price that moved is a warning (the estimate is stale, the
+    deployment is not at risk)."""
+    try:
+        checks = cost.check_prices(pricing, region)
+    except ClientError as exc:
+        report.add("prices", "warn", f"the Price List API cannot be read: {exc.response['Error']['Code']}")
+        return
+    if not checks:
+        report.add(
+            "prices", "warn", f"settings/data/prices.yaml has no prices for {region}: make cost lists none"
+        )
+        return
+    for check in checks:
+        if check.status == "moved":
+            report.add(
+                f"price {check.key}",
+                "warn",
+                f"moved: committed ${check.committed:g}, Price List ${check.listed:g}; update "
+                "settings/data/prices.yaml (value, source, read date)",
+            )
+        elif check.status == "missing":
+            report.add(f"price {check.key}", "warn", check.detail)
+    same = sum(c.status == "same" for c in checks)
+    unchecked = sum(c.status == "unchecked" for c in checks)
+    report.add(
+        "prices",
+        "pass" if all(c.status in ("same", "unchecked") for c in checks) else "warn",
+        f"{same} as listed by the Price List API in {region}; {unchecked} without a Price List product "
+        "recorded",
+    )
+
+
 def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> Report:
     report = Report(f"preflight {config.stack.stack}")
     check_placeholders(report, config)
@@ -487,6 +523,11 @@ def preflight(args: argparse.Namespace, aws: Aws, config: settings.Settings) -> 
     check_stack_quotas(report, aws.client("service-quotas"), counts(stack_graph(args, config)))
     check_route_metrics(report, aws.client("apigatewayv2"), aws.client("cloudwatch"), config)
     check_addon_configuration(report, aws.client("eks"), config)
+    check_prices(
+        report,
+        aws.session.client("pricing", region_name=cost.PRICE_LIST_REGION, config=RETRIES),
+        config.stack.region,
+    )
     if args.pin:
         pin(report, aws, config, args.config or args.project / f"Pulumi.{config.stack.stack}.yaml")
     return report
