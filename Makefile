@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff bench preflight smoke lint test mutate lock clean
+.PHONY: help python venv synth synth-all snapshot docs diff bench preflight promote smoke lint test mutate lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,12 @@ diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/mai
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)
+
+FROM ?= staging
+TO ?= prod
+APIS ?=
+promote: $(STAMP) ## copy tag and digest of APIS (default all) from Pulumi.FROM.yaml to Pulumi.TO.yaml; prints the diff
+	@$(PY) -m tools.promote $(FROM) $(TO) $(if $(APIS),--apis '$(APIS)')
 
 smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
 	@$(PY) -m tools.smoke $(STACK)
