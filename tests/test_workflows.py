@@ -158,3 +158,30 @@ def test_every_action_is_a_node_24_major():
         "aws-actions/configure-aws-credentials@v6",
         "pulumi/actions@v7",
     }
+
+
+def test_promotion_opens_a_pull_request_with_the_least_it_needs():
+    workflow = load("promote.yml")
+    assert set(workflow[True]) == {"workflow_dispatch"}
+    assert workflow["permissions"] == {}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            assert step.get("with", {}).get("persist-credentials", False) is False
+        # Inputs reach the shell through env, never by expansion into the script.
+        assert "${{" not in step.get("run", ""), step
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert "make --no-print-directory promote" in runs and "gh pr create" in runs
+
+
+def test_zizmor_finds_nothing_in_the_promotion_workflow():
+    zizmor = ROOT / ".venv" / "bin" / "zizmor"
+    workflow = ROOT / ".github" / "workflows" / "promote.yml"
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--persona", "auditor", "--min-severity", "low", str(workflow)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
