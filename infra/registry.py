@@ -80,10 +80,11 @@ def destination_registry_policy(source_account: str, prefix: str, account: str, 
     """What a destination registry grants the source: ecr:ReplicateImage only, into `<prefix>/*` only.
 
     ECR user guide, "Granting registry permissions for cross account replication": the policy "must grant
-    permission for the ecr:ReplicateImage API action"; without ecr:CreateRepository "a repository with the same
-    name as the source repository must be created manually in your registry": this stack creates them, with
-    the platform's settings (immutable tags, scan on push, KMS, lifecycle), so ECR never creates one with its
-    defaults. The principal is the source account (its replication runs as the ECR service on its behalf)."""
+    permission for the ecr:ReplicateImage API action"; without ecr:CreateRepository "a repository with the
+    same name as the source repository must be created manually in your registry": this stack creates them,
+    with the platform's settings (immutable tags, scan on push, KMS, lifecycle), so ECR never creates one
+    with its defaults. The principal is the source account (its replication runs as the ECR service on its
+    behalf)."""
     return json.dumps(
         {
             "Version": "2012-10-17",

@@ -695,7 +695,7 @@ class StackSettings(Model):
             problems.append(
                 (
                     "picturesocial:registry.replicatedFrom.accountId",
-                    f'"{account}" is this stack\'s own account: the source is another account\'s registry',
+                    f"\"{account}\" is this stack's own account: the source is another account's registry",
                 )
             )
         if problems:

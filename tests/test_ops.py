@@ -856,4 +856,8 @@ def test_preflight_fails_a_pinned_image_without_a_scan(cloud, write_stack):
     scan(cloud, "thumbs", "0.9.0")
     report = preflight_check(cloud, IMAGES, pinned_stack(write_stack, digests, severity="CRITICAL"))
     statuses = {r[0]: r[1] for r in report.rows if r[0].startswith("scan ")}
-    assert statuses == {"scan greeter:2.0.0": "pass", "scan photos:3.1.0": "fail", "scan thumbs:0.9.0": "pass"}
+    assert statuses == {
+        "scan greeter:2.0.0": "pass",
+        "scan photos:3.1.0": "fail",
+        "scan thumbs:0.9.0": "pass",
+    }

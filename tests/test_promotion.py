@@ -58,7 +58,9 @@ DIGEST_CASES = [
 
 
 @pytest.mark.parametrize("apis, expected", [c[1:] for c in DIGEST_CASES], ids=[c[0] for c in DIGEST_CASES])
-def test_require_digest_stops_an_api_without_a_valid_digest_with_one_line(write_stack, capsys, apis, expected):
+def test_require_digest_stops_an_api_without_a_valid_digest_with_one_line(
+    write_stack, capsys, apis, expected
+):
     config = write_stack({"picturesocial:registry": REQUIRE, "picturesocial:apis": apis})
     assert synth(["small", "--project", str(FIXTURE), "--config", str(config)]) == 2
     err = capsys.readouterr().err
@@ -131,7 +133,9 @@ def test_a_destination_creates_each_replica_repository_with_the_platform_setting
         assert replica["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
         # its own repository stays: protected state
         assert f"picturesocial-large/{api}" in repositories
-    policies = {p["inputs"]["repository"] for p in destination.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")}
+    policies = {
+        p["inputs"]["repository"] for p in destination.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    }
     assert {f"picturesocial-small/{api}" for api in ("greeter", "photos", "thumbs")} <= policies
 
 
@@ -166,7 +170,7 @@ def live_copy(tmp_path):
     staging = yaml.safe_load((root / "Pulumi.staging.yaml").read_text())["config"]["picturesocial:apis"]
     text = (root / "Pulumi.staging.yaml").read_text()
     for i, name in enumerate(sorted(staging)):
-        old = f"    {name}: {{tag: \"{staging[name]['tag']}\"}}\n"
+        old = f'    {name}: {{tag: "{staging[name]["tag"]}"}}\n'
         assert old in text, "the live staging file lists its APIs one per line"
         text = text.replace(old, f'    {name}: {{tag: "9.{i}.0", digest: "sha256:{str(i) * 64}"}}\n')
     (root / "Pulumi.staging.yaml").write_text(text)
@@ -221,9 +225,9 @@ def test_promote_refuses_an_api_the_source_has_not_pinned(live_copy, capsys):
 def test_promote_keeps_a_block_style_entry_and_its_comments(project_copy, capsys):
     root = project_copy()
     (root / "Pulumi.small.yaml").write_text(
-        (root / "Pulumi.small.yaml").read_text().replace(
-            '    thumbs: {tag: "0.9.0"}', f'    thumbs: {{tag: "1.0.0", digest: "{DIGESTS["thumbs"]}"}}'
-        )
+        (root / "Pulumi.small.yaml")
+        .read_text()
+        .replace('    thumbs: {tag: "0.9.0"}', f'    thumbs: {{tag: "1.0.0", digest: "{DIGESTS["thumbs"]}"}}')
     )
     large = (root / "Pulumi.large.yaml").read_text()
     block = "    thumbs:\n      tag: '0.9.0'   # the release of March\n      replicas: {minReplicas: 2}\n"

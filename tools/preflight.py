@@ -1,6 +1,6 @@
 """Before `pulumi up`: the deploy identity, account and region, the AWS CLI, the Kubernetes version's support
-(the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed (a pinned digest
-present in this account's repository, replicated there, and its scan free of findings at or above
+(the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed (a pinned
+digest present in this account's repository, replicated there, and its scan free of findings at or above
 picturesocial:registry.scanBlockSeverity), quota headroom. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]

@@ -4,7 +4,8 @@
 
 Copies ``tag`` and ``digest`` of the chosen APIs (default: every API of the source) from
 ``Pulumi.<from>.yaml`` to ``Pulumi.<to>.yaml``, keeping the target's comments, order, quoting and flow style
-(ruamel.yaml locates the scalars, only they are rewritten), checks the result through the settings layer, writes it and prints the unified diff.
+(ruamel.yaml locates the scalars, only they are rewritten), checks the result through the settings
+layer, writes it and prints the unified diff.
 Canaries are not promoted: a canary is an experiment of its own stack. The images themselves do not move:
 ECR replication already put every digest in each account's registry (docs/decisions/0033); `make preflight
 STACK=<to>` checks it is there and its scan is clean.

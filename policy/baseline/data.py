@@ -105,8 +105,8 @@ def _applies(rule: dict, tag: str) -> bool:
 
 
 def _shields(rule: dict, tag: str) -> bool:
-    """A rule that selects exactly this (immutable, so single-image) tag and expires beyond one image: it keeps
-    the image, and rules of lower priority cannot expire what it selected."""
+    """A rule that selects exactly this (immutable, so single-image) tag and expires beyond one image: it
+    keeps the image, and rules of lower priority cannot expire what it selected."""
     selection = rule.get("selection") or {}
     return (
         selection.get("tagStatus") == "tagged"

@@ -97,12 +97,15 @@ def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
             yield f"container {container.get('name')}: image tag `latest` is mutable"
 
 
-PINNED = re.compile(r"^(?P<host>[^/]+)/(?P<repository>[^:@]+):(?P<tag>[^@]+)(@(?P<digest>sha256:[a-f0-9]{64}))?$")
+PINNED = re.compile(
+    r"^(?P<host>[^/]+)/(?P<repository>[^:@]+):(?P<tag>[^@]+)(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
 
 
 def _pinned_from_own_registry(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Where the stack's policy config asks (staging and prod): every Deployment's image comes from the stack's
-    own registry (images reach it by replication, docs/decisions/0033) and, with requireDigest, by digest."""
+    """Where the stack's policy config asks (staging and prod): every Deployment's image comes from the
+    stack's own registry (images reach it by replication, docs/decisions/0033) and, with requireDigest, by
+    digest."""
     config = args.get_config()
     registry, require_digest = config.get("registry"), config.get("requireDigest")
     for deployment in _objects(args, DEPLOYMENT):
@@ -216,7 +219,8 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="images-pinned-from-own-registry",
-        description="Deployments run images from the stack's own registry, by digest where the stack requires "
+        description="Deployments run images from the stack's own registry, by digest where the stack "
+        "requires "
         "it (staging, prod)",
         validate=_pinned_from_own_registry,
         enforcement_level=MANDATORY,
