@@ -251,3 +251,18 @@ def test_make_promote_passes_the_apis_through():
         text=True,
     )
     assert result.stdout.strip().splitlines()[-1].endswith("-m tools.promote staging prod --apis 'pictures'")
+
+
+@pytest.mark.live
+def test_each_stacks_policy_config_names_its_own_registry_and_requires_what_its_settings_require():
+    from tools.offline.policy_run import stack_policy_config
+    from tools.offline.stacks import discover
+    from tools.ops import load_settings
+
+    for stack in discover(ROOT):
+        settings = load_settings(stack).stack
+        config = stack_policy_config(stack)["images-pinned-from-own-registry"]
+        assert config == {
+            "registry": f"{settings.account_id}.dkr.ecr.{settings.region}.amazonaws.com",
+            "requireDigest": settings.registry.require_digest,
+        }, stack
