@@ -157,6 +157,9 @@ def test_every_action_is_a_node_24_major():
         "actions/setup-python@v6",
         "aws-actions/configure-aws-credentials@v6",
         "pulumi/actions@v7",
+        # promote.yml, pinned by commit: v7.0.1 and v7.0.0 declare `runs.using: node24` (their action.yml).
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+        "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97 # v7.0.0",
     }
 
 
