@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(PYVER)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(PYVER)
 
 .DEFAULT_GOAL := help
-.PHONY: help python venv synth synth-all snapshot docs diff configure cost bench preflight smoke destroy leftovers state-versions \
+.PHONY: help python venv synth synth-all snapshot docs diff configure cost bench preflight promote smoke destroy leftovers state-versions \
 	state-restore lint test mutate lock clean
 
 help: ## list the targets
@@ -77,6 +77,12 @@ cost: $(STAMP) ## monthly cost estimate of STACK (default dev), offline, line by
 
 preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)
+
+FROM ?= staging
+TO ?= prod
+APIS ?=
+promote: $(STAMP) ## copy tag and digest of APIS (default all) from Pulumi.FROM.yaml to Pulumi.TO.yaml; prints the diff
+	@$(PY) -m tools.promote $(FROM) $(TO) $(if $(APIS),--apis '$(APIS)')
 
 smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
 	@$(PY) -m tools.smoke $(STACK)

@@ -1,4 +1,5 @@
-"""ECR: one repository per API, immutable tags, scan on push, KMS encryption, lifecycle policy."""
+"""ECR: one repository per API, immutable tags, scan on push, KMS encryption, lifecycle policy; images enter
+the source registry once and reach the other accounts by replication (docs/decisions/0033)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,41 @@ def lifecycle_policy(settings: RegistrySettings, deployed_tags: list[str]) -> st
     )
 
 
+def replication_rules(prefix: str, destinations: list[str], region: str) -> list[dict]:
+    """One rule: the source's repositories (`<prefix>/...`) to every destination account, same region."""
+    return [
+        {
+            "destinations": [{"region": region, "registryId": account} for account in destinations],
+            "repositoryFilters": [{"filter": f"{prefix}/", "filterType": "PREFIX_MATCH"}],
+        }
+    ]
+
+
+def destination_registry_policy(source_account: str, prefix: str, account: str, region: str) -> str:
+    """What a destination registry grants the source: ecr:ReplicateImage only, into `<prefix>/*` only.
+
+    ECR user guide, "Granting registry permissions for cross account replication": the policy "must grant
+    permission for the ecr:ReplicateImage API action"; without ecr:CreateRepository "a repository with the
+    same name as the source repository must be created manually in your registry": this stack creates them,
+    with the platform's settings (immutable tags, scan on push, KMS, lifecycle), so ECR never creates one
+    with its defaults. The principal is the source account (its replication runs as the ECR service on its
+    behalf)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReplicationFromTheSourceRegistry",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{source_account}:root"},
+                    "Action": ["ecr:ReplicateImage"],
+                    "Resource": f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*",
+                }
+            ],
+        }
+    )
+
+
 class Registry(pulumi.ComponentResource):
     repositories: dict[str, aws.ecr.Repository]
     repository_urls: dict[str, pulumi.Output[str]]
@@ -81,29 +117,83 @@ class Registry(pulumi.ComponentResource):
         """``deployed_tags``: per API, the tags the stack runs (stable and canary)."""
         super().__init__("picturesocial:infra:Registry", name, None, opts)
         self.repositories = {}
+        source = settings.replicated_from
         for api, tags in sorted(deployed_tags.items()):
-            repository = aws.ecr.Repository(
-                api,
-                name=environment.names.repository(api),
-                image_tag_mutability="IMMUTABLE",
-                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
-                    scan_on_push=True
-                ),
-                encryption_configurations=[
-                    aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")
-                ],
-                force_delete=settings.force_delete,
-                # The images are the product of every release: protected wherever the stack is
-                # (picturesocial:protect). In dev CI rebuilds any of them, and forceDelete lets destroy
-                # finish.
-                opts=pulumi.ResourceOptions(parent=self, protect=environment.protect),
+            self.repositories[api] = self._repository(
+                api, environment.names.repository(api), settings, environment, tags
             )
-            aws.ecr.LifecyclePolicy(
-                api,
-                repository=repository.name,
-                policy=lifecycle_policy(settings, tags),
+        # A destination registry runs the source's images from replicas of its repositories (ECR keeps the
+        # source's repository names). Its own repositories stay: they are protected state, and nothing pushes
+        # to them any more.
+        self.replicas = {
+            api: self._repository(
+                f"{api}-replica", f"{source.repository_prefix}/{api}", settings, environment, tags
+            )
+            for api, tags in sorted(deployed_tags.items())
+            if source is not None
+        }
+        if source is not None:
+            self.registry_policy = aws.ecr.RegistryPolicy(
+                "replication-from-source",
+                policy=destination_registry_policy(
+                    source.account_id, source.repository_prefix, environment.account_id, environment.region
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.repositories[api] = repository
-        self.repository_urls = {api: repo.repository_url for api, repo in self.repositories.items()}
+        if settings.replicate_to:
+            self.replication = aws.ecr.ReplicationConfiguration(
+                "replication",
+                replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(
+                    rules=[
+                        aws.ecr.ReplicationConfigurationReplicationConfigurationRuleArgs(
+                            destinations=[
+                                aws.ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs(
+                                    region=d["region"], registry_id=d["registryId"]
+                                )
+                                for d in rule["destinations"]
+                            ],
+                            repository_filters=[
+                                aws.ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs(
+                                    filter=f["filter"], filter_type=f["filterType"]
+                                )
+                                for f in rule["repositoryFilters"]
+                            ],
+                        )
+                        for rule in replication_rules(
+                            environment.names.cluster, settings.replicate_to, environment.region
+                        )
+                    ]
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        pulled = self.replicas or self.repositories
+        self.repository_urls = {api: repo.repository_url for api, repo in pulled.items()}
         self.register_outputs({"repositoryUrls": self.repository_urls})
+
+    def _repository(
+        self,
+        logical: str,
+        physical: str,
+        settings: RegistrySettings,
+        environment: Environment,
+        tags: list[str],
+    ) -> aws.ecr.Repository:
+        repository = aws.ecr.Repository(
+            logical,
+            name=physical,
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
+            force_delete=settings.force_delete,
+            # The images are the product of every release: protected wherever the stack is
+            # (picturesocial:protect). In dev CI rebuilds any of them, and forceDelete lets destroy
+            # finish.
+            opts=pulumi.ResourceOptions(parent=self, protect=environment.protect),
+        )
+        aws.ecr.LifecyclePolicy(
+            logical,
+            repository=repository.name,
+            policy=lifecycle_policy(settings, tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return repository

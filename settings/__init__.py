@@ -62,6 +62,14 @@ class Settings:
         """Per API, the image tags this stack runs (stable and canary): what the registry must keep."""
         return {name: [api.tag] + ([api.canary.tag] if api.canary else []) for name, api in self.apis.items()}
 
+    @property
+    def deployed_images(self) -> dict[str, list[tuple[str, str | None]]]:
+        """Per API, (tag, digest) of every image this stack runs (stable, then canary)."""
+        return {
+            name: [(api.tag, api.digest)] + ([(api.canary.tag, api.canary.digest)] if api.canary else [])
+            for name, api in self.apis.items()
+        }
+
 
 def _decode(value: Any) -> Any:
     """The CLI hands structured config to the program as JSON text; plain strings stay strings."""

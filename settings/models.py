@@ -396,6 +396,9 @@ Digest = Annotated[str, matching(r"sha256:[a-f0-9]{64}", "an image digest: sha25
 
 class Canary(Model):
     tag: ImageTag = Field(description="the canary's image tag")
+    digest: Digest | None = Field(
+        None, description="the canary image's digest (required with picturesocial:registry.requireDigest)"
+    )
     replicas: int = Field(1, ge=1, le=10, description="fixed replicas of the canary Deployment")
 
 
@@ -420,6 +423,18 @@ class ApiStackSettings(Model):
     )
 
 
+AccountId = Annotated[str, matching(r"\d{12}", "a 12-digit AWS account id (quote it in YAML)")]
+
+
+class ReplicationSource(Model):
+    """Where a destination registry's images come from (ECR keeps the source repository's name)."""
+
+    account_id: AccountId = Field(description="the source registry's account (its stack sets replicateTo)")
+    repository_prefix: ClusterName = Field(
+        description="the source stack's repository prefix, its cluster name (`picturesocial-dev`)"
+    )
+
+
 class RegistrySettings(Model):
     # Deleting a repository that still holds images must fail outside dev.
     force_delete: bool = Field(
@@ -432,6 +447,38 @@ class RegistrySettings(Model):
         description="tagged images kept per repository, besides the deployed tags (never expired)",
     )
     untagged_expiry_days: int = Field(7, ge=1, le=365, description="days after which untagged images expire")
+    require_digest: bool = Field(
+        False,
+        description="every API (and canary) names its image by tag and digest, `<repo>:<tag>@sha256:...`: "
+        "what runs is byte for byte what was promoted (staging and prod; docs/decisions/0033)",
+    )
+    replicate_to: list[AccountId] = Field(
+        [],
+        description="the source registry only: accounts whose registries receive every image pushed to this "
+        "stack's repositories (ECR cross-account replication, same region)",
+    )
+    replicated_from: ReplicationSource | None = Field(
+        None,
+        description="a destination registry only: the account and repository prefix images are replicated "
+        "from; this stack creates `<repositoryPrefix>/<api>` and runs its images from there",
+    )
+    scan_block_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"] = Field(
+        "HIGH",
+        description="tools.preflight fails a pinned image whose scan has a finding at or above this severity",
+    )
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> RegistrySettings:
+        if self.replicate_to and self.replicated_from is not None:
+            raise rule(
+                "a registry is either the source (replicateTo) or a destination (replicatedFrom), not both: "
+                "images enter in one place (docs/decisions/0033)",
+                field="replicatedFrom",
+            )
+        duplicates = sorted({a for a in self.replicate_to if self.replicate_to.count(a) > 1})
+        if duplicates:
+            raise rule(f"{duplicates} listed twice", field="replicateTo")
+        return self
 
 
 class Throttling(Model):
@@ -542,7 +589,6 @@ class ObservabilitySettings(Model):
         return _retention_period(days)
 
 
-AccountId = Annotated[str, matching(r"\d{12}", "a 12-digit AWS account id (quote it in YAML)")]
 Region = Annotated[str, matching(r"[a-z]{2}(-gov)?-[a-z]+-\d", "an AWS region such as us-east-1")]
 
 
@@ -635,6 +681,63 @@ class StackSettings(Model):
         if problems:
             raise rules(problems)
         return self
+
+    @model_validator(mode="after")
+    def _digests_where_required(self) -> StackSettings:
+        """With requireDigest every image is named by digest too: the stack runs what was promoted."""
+        if not self.registry.require_digest:
+            return self
+        problems: list[tuple[str | None, str]] = []
+        for name, api in sorted(self.apis.items()):
+            if api.digest is None:
+                problems.append(
+                    (
+                        f"picturesocial:apis.{name}.digest",
+                        "is required: picturesocial:registry.requireDigest is on, so every API names its "
+                        "image by tag and digest (tools.preflight --pin, or make promote)",
+                    )
+                )
+            if api.canary is not None and api.canary.digest is None:
+                problems.append(
+                    (
+                        f"picturesocial:apis.{name}.canary.digest",
+                        "is required: picturesocial:registry.requireDigest is on, so the canary names its "
+                        "image by tag and digest too",
+                    )
+                )
+        if problems:
+            raise rules(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _replication_crosses_accounts(self) -> StackSettings:
+        account = self.account_id
+        problems: list[tuple[str | None, str]] = []
+        for i, other in enumerate(self.registry.replicate_to):
+            if other == account:
+                problems.append(
+                    (
+                        f"picturesocial:registry.replicateTo[{i}]",
+                        f'"{other}" is this stack\'s own account: replication goes to the other accounts',
+                    )
+                )
+        source = self.registry.replicated_from
+        if source is not None and source.account_id == account:
+            problems.append(
+                (
+                    "picturesocial:registry.replicatedFrom.accountId",
+                    f"\"{account}\" is this stack's own account: the source is another account's registry",
+                )
+            )
+        if problems:
+            raise rules(problems)
+        return self
+
+    def image_repository(self, api: str) -> str:
+        """The repository the stack's Deployments pull ``api`` from: its own, or in a destination registry
+        the replica of the source's (ECR replication keeps the source repository's name)."""
+        source = self.registry.replicated_from
+        return f"{source.repository_prefix}/{api}" if source else self.names.repository(api)
 
     @model_validator(mode="after")
     def _karpenter_supports_the_cluster(self) -> StackSettings:

@@ -1005,3 +1005,60 @@ def test_preflight_refuses_a_stack_file_still_holding_an_example_account(write_s
     clean = smoke_tool.Report("preflight small")
     preflight_tool.check_placeholders(clean, settings_of())
     assert clean.rows == [("placeholders", "pass", "no example account in the stack file")]
+
+
+# -- pinned digests: present in this account's repository, scan clean (docs/decisions/0033) ---------------
+
+
+def pinned_stack(write_stack, digests, severity="HIGH"):
+    apis = {api: {"tag": tag, "digest": digests[api]} for api, tag in TAGS.items()}
+    registry = {**fixture_config("small")["picturesocial:registry"], "scanBlockSeverity": severity}
+    return write_stack({"picturesocial:apis": apis, "picturesocial:registry": registry})
+
+
+def scan(session, api, tag):
+    session.client("ecr").start_image_scan(repositoryName=f"{CLUSTER}/{api}", imageId={"imageTag": tag})
+
+
+def test_preflight_fails_a_pinned_digest_missing_from_the_target_registry(cloud, write_stack):
+    digests = push_all(cloud)
+    for api, tag in TAGS.items():
+        scan(cloud, api, tag)
+    # moto's scan reports one HIGH finding; only a CRITICAL blocks here.
+    missing = "sha256:" + "e" * 64
+    config = pinned_stack(write_stack, {**digests, "photos": missing}, severity="CRITICAL")
+    report = preflight_check(cloud, IMAGES, config)
+    rows = {r[0]: (r[1], r[2]) for r in report.rows}
+    assert rows["image photos:3.1.0"] == (
+        "fail",
+        f"{missing} is not in {CLUSTER}/photos of account {DEV_ACCOUNT}: never pushed",
+    )
+    assert rows["image greeter:2.0.0"][0] == rows["image thumbs:0.9.0"][0] == "pass"
+    assert rows["scan greeter:2.0.0"] == ("pass", "nothing at or above CRITICAL")
+
+
+def test_preflight_fails_a_pinned_image_whose_scan_has_a_finding_at_the_threshold(cloud, write_stack):
+    digests = push_all(cloud)
+    for api, tag in TAGS.items():
+        scan(cloud, api, tag)
+    report = preflight_check(cloud, IMAGES, pinned_stack(write_stack, digests, severity="HIGH"))
+    rows = {r[0]: (r[1], r[2]) for r in report.rows}
+    # moto reports one HIGH finding per scanned image: at the threshold, each pinned image fails.
+    for api, tag in TAGS.items():
+        assert rows[f"scan {api}:{tag}"] == (
+            "fail",
+            "1 HIGH at or above HIGH (picturesocial:registry.scanBlockSeverity)",
+        )
+
+
+def test_preflight_fails_a_pinned_image_without_a_scan(cloud, write_stack):
+    digests = push_all(cloud)
+    scan(cloud, "greeter", "2.0.0")
+    scan(cloud, "thumbs", "0.9.0")
+    report = preflight_check(cloud, IMAGES, pinned_stack(write_stack, digests, severity="CRITICAL"))
+    statuses = {r[0]: r[1] for r in report.rows if r[0].startswith("scan ")}
+    assert statuses == {
+        "scan greeter:2.0.0": "pass",
+        "scan photos:3.1.0": "fail",
+        "scan thumbs:0.9.0": "pass",
+    }

@@ -992,7 +992,92 @@ MORE_BAD_CASES = [
     ),
 ]
 
-ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES
+OWN = "444455556666.dkr.ecr.us-east-1.amazonaws.com"
+DIGEST = "@sha256:" + "ab" * 32
+
+
+def lifecycle(repository, rules):
+    return res(
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        repository.replace("/", "-"),
+        {"repository": repository, "policy": json.dumps({"rules": rules})},
+    )
+
+
+KEEP_1 = {
+    "rulePriority": 1,
+    "selection": {
+        "tagStatus": "tagged",
+        "tagPatternList": ["1.0.0"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 1,
+    },
+    "action": {"type": "expire"},
+}
+KEEP_LAST_5 = {
+    "rulePriority": 2,
+    "description": "keep the last 5 tagged images",
+    "selection": {
+        "tagStatus": "tagged",
+        "tagPatternList": ["*"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 5,
+    },
+    "action": {"type": "expire"},
+}
+
+# Two Deployments, one right and one wrong: the rule must name the wrong one.
+PROMOTION_BAD_CASES = [
+    (
+        "images-pinned-from-own-registry",
+        [
+            deployment("a", image=f"{OWN}/p/a:1.0.0{DIGEST}"),
+            deployment("b", image=f"111122223333.dkr.ecr.us-east-1.amazonaws.com/p/b:1.0.0{DIGEST}"),
+        ],
+        {"images-pinned-from-own-registry": {"registry": OWN}},
+        "Deployment apps/b container b: image '111122223333.dkr.ecr.us-east-1.amazonaws.com/p/b:1.0.0@sha256",
+    ),
+    (
+        "images-pinned-from-own-registry",
+        [deployment("a", image=f"{OWN}/p/a:1.0.0{DIGEST}"), deployment("b", image=f"{OWN}/p/b:1.0.0")],
+        {"images-pinned-from-own-registry": {"registry": OWN, "requireDigest": True}},
+        f"Deployment apps/b container b: image '{OWN}/p/b:1.0.0' is not pinned by digest",
+    ),
+    (
+        "lifecycle-keeps-deployed-images",
+        [
+            deployment("a", image=f"{OWN}/p/a:1.0.0{DIGEST}"),
+            deployment("b", image=f"{OWN}/p/b:1.0.0{DIGEST}"),
+            lifecycle("p/a", [KEEP_1, KEEP_LAST_5]),
+            lifecycle("p/b", [{**KEEP_1, "rulePriority": 3}, KEEP_LAST_5]),
+        ],
+        {},
+        "the lifecycle policy of p/b can expire 1.0.0, which Deployment b runs: rule 2",
+    ),
+]
+
+ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES + PROMOTION_BAD_CASES
+
+
+def test_the_promotion_policies_pass_when_every_deployment_is_right():
+    good = [
+        deployment("a", image=f"{OWN}/p/a:1.0.0{DIGEST}"),
+        deployment("b", image=f"{OWN}/p/b:1.0.0{DIGEST}"),
+        lifecycle("p/a", [KEEP_1, KEEP_LAST_5]),
+        # an untagged-expiry rule first cannot select a tagged image
+        lifecycle(
+            "p/b",
+            [
+                {"rulePriority": 1, "selection": {"tagStatus": "untagged"}, "action": {"type": "expire"}},
+                {**KEEP_1, "rulePriority": 2},
+                {**KEEP_LAST_5, "rulePriority": 3},
+            ],
+        ),
+    ]
+    config = {"images-pinned-from-own-registry": {"registry": OWN, "requireDigest": True}}
+    graph = Graph("picturesocial", "good", good, {})
+    assert run(graph, [BY_NAME["images-pinned-from-own-registry"]], config) == []
+    assert run(graph, [BY_NAME["lifecycle-keeps-deployed-images"]], {}) == []
 
 
 WORKLOAD_BOUNDARY = "arn:aws:iam::123456789012:policy/boundaries/picturesocial-workload-boundary"
@@ -1069,6 +1154,8 @@ RULES = {
     "alarms-notify": "_alarm_actions",
     "sns-topics-encrypted": "_topic_encrypted",
     "observability-addon-present": "_observability",
+    "images-pinned-from-own-registry": "_pinned_from_own_registry",
+    "lifecycle-keeps-deployed-images": "_lifecycle_keeps_deployed",
 }
 
 

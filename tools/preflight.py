@@ -1,9 +1,10 @@
 """Before `pulumi up`: the deploy identity, account and region, the AWS CLI, the Kubernetes version's support
-(the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed, quota
-headroom (Elastic IPs and NAT gateways; and every adjustable quota of settings/data/aws_quotas.yaml against
-the stack's count in its offline synth), the API Gateway route metrics the alarms watch, the CloudWatch
-add-on's configuration against the add-on's own schema, and the prices `make cost` uses against the Price
-List API. Read-only.
+(the calendar, and EKS's own dates) and every pinned add-on offered for it, every image pushed (a pinned
+digest present in this account's repository, replicated there, and its scan free of findings at or above
+picturesocial:registry.scanBlockSeverity), quota headroom (Elastic IPs and NAT gateways; and every adjustable
+quota of settings/data/aws_quotas.yaml against the stack's count in its offline synth), the API Gateway route
+metrics the alarms watch, the CloudWatch add-on's configuration against the add-on's own schema, and the
+prices `make cost` uses against the Price List API. Read-only.
 
     python -m tools.preflight <stack> [--config FILE] [--profile P] [--pin]
 
@@ -46,12 +47,12 @@ def images(config: settings.Settings) -> list[tuple[str, str, str | None]]:
     for name, api in sorted(config.apis.items()):
         out.append((name, api.tag, api.digest))
         if api.canary:
-            out.append((name, api.canary.tag, None))
+            out.append((name, api.canary.tag, api.canary.digest))
     return out
 
 
 def repository(config: settings.Settings, api: str) -> str:
-    return config.stack.names.repository(api)
+    return config.stack.image_repository(api)
 
 
 def find_image(ecr, repo: str, tag: str) -> str | None:
@@ -329,12 +330,68 @@ def check_images(report: Report, aws: Aws, config: settings.Settings) -> None:
                 "and must be pushed before the pods can start",
             )
             continue
+        if digest is not None:
+            check_pinned(report, ecr, config, api, tag, digest)
+            continue
         if found is None:
             report.add(name, "fail", f"{repo}:{tag} was never pushed: pods would sit in ImagePullBackOff")
-        elif digest and digest != found:
-            report.add(name, "fail", f"the stack pins {digest} but {repo}:{tag} is {found}")
         else:
             report.add(name, "pass", found)
+
+
+# ECR's severities, most severe first (DescribeImageScanFindings findingSeverityCounts keys).
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+
+
+def blocking(counts: dict[str, int], threshold: str) -> dict[str, int]:
+    """The findings at or above ``threshold``."""
+    worst = SEVERITIES[: SEVERITIES.index(threshold) + 1]
+    return {severity: counts[severity] for severity in worst if counts.get(severity)}
+
+
+def check_pinned(report: Report, ecr, config: settings.Settings, api: str, tag: str, digest: str) -> None:
+    """A pinned image: that digest in this account's repository (pushed here, or replicated from the source
+    registry), under the stack's tag, and its scan with nothing at or above scanBlockSeverity."""
+    name, repo = f"image {api}:{tag}", repository(config, api)
+    account = config.stack.account_id
+    try:
+        details = ecr.describe_images(repositoryName=repo, imageIds=[{"imageDigest": digest}])["imageDetails"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ImageNotFoundException":
+            raise
+        details = []
+    if not details:
+        source = config.stack.registry.replicated_from
+        how = f"not replicated from {source.account_id} yet" if source else "never pushed"
+        report.add(name, "fail", f"{digest} is not in {repo} of account {account}: {how}")
+        return
+    if tag not in details[0].get("imageTags", []):
+        report.add(name, "fail", f"the stack pins {digest} but {repo}:{tag} names another image")
+        return
+    report.add(name, "pass", f"{digest} in {repo}")
+    threshold = config.stack.registry.scan_block_severity
+    check = f"scan {api}:{tag}"
+    try:
+        findings = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageDigest": digest})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ScanNotFoundException":
+            raise
+        report.add(
+            check,
+            "fail",
+            f"{repo}@{digest} has no scan result: nothing vouches for it "
+            f"(aws ecr start-image-scan --repository-name {repo} --image-id imageDigest={digest})",
+        )
+        return
+    counts = findings.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+    found = blocking(counts, threshold)
+    if found:
+        listed = ", ".join(f"{n} {severity}" for severity, n in found.items())
+        report.add(
+            check, "fail", f"{listed} at or above {threshold} (picturesocial:registry.scanBlockSeverity)"
+        )
+    else:
+        report.add(check, "pass", f"nothing at or above {threshold}")
 
 
 def check_quotas(report: Report, aws: Aws, config: settings.Settings) -> None:

@@ -362,7 +362,7 @@ class ApiWorkload(pulumi.ComponentResource):
         self.deployment = deployment(name, "stable", api.tag, api.digest, None)
         if api.canary is not None:
             # Same Service, second Deployment: traffic splits by replica count (canary / blue-green).
-            deployment(f"{name}-canary", "canary", api.canary.tag, None, api.canary.replicas)
+            deployment(f"{name}-canary", "canary", api.canary.tag, api.canary.digest, api.canary.replicas)
 
         k8s.core.v1.Service(
             name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 from pulumi_policy import (
@@ -14,11 +15,15 @@ from pulumi_policy import (
 )
 
 from ._common import (
+    DEPLOYMENT,
     MANDATORY,
     STATEFUL,
     _get,
+    _objects,
     _resource_policy,
 )
+
+DEPLOYED_IMAGE = re.compile(r"^[^/]+/(?P<repository>[^:@]+):(?P<tag>[^@]+)(@sha256:[a-f0-9]{64})?$")
 
 
 def _ecr(args: ResourceValidationArgs) -> Iterable[str]:
@@ -82,7 +87,72 @@ def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> No
             )
 
 
+def _applies(rule: dict, tag: str) -> bool:
+    """Whether an ECR lifecycle rule selects an image carrying ``tag`` (ECR user guide, lifecycle policy
+    properties: tagPatternList wildcards, tagPrefixList prefixes; untagged rules never select a tagged
+    image)."""
+    selection = rule.get("selection") or {}
+    status = selection.get("tagStatus")
+    if status == "any":
+        return True
+    if status != "tagged":
+        return False
+    patterns = selection.get("tagPatternList") or []
+    prefixes = selection.get("tagPrefixList") or []
+    return any(re.fullmatch(".*".join(map(re.escape, p.split("*"))), tag) for p in patterns) or any(
+        tag.startswith(prefix) for prefix in prefixes
+    )
+
+
+def _shields(rule: dict, tag: str) -> bool:
+    """A rule that selects exactly this (immutable, so single-image) tag and expires beyond one image: it
+    keeps the image, and rules of lower priority cannot expire what it selected."""
+    selection = rule.get("selection") or {}
+    return (
+        selection.get("tagStatus") == "tagged"
+        and selection.get("tagPatternList") == [tag]
+        and not selection.get("tagPrefixList")
+        and selection.get("countType") == "imageCountMoreThan"
+        and (selection.get("countNumber") or 0) >= 1
+    )
+
+
+def _lifecycle_keeps_deployed(args: StackValidationArgs, report: ReportViolation) -> None:
+    """ECR evaluates lifecycle rules by priority, and an image selected by a rule cannot be expired by one of
+    lower priority (ECR user guide, lifecycle policy evaluation rules): the first rule selecting a deployed
+    image must be its keep rule, or a keep-last-N rule expires the digest a stack file names."""
+    policies = {}
+    for resource in _objects(args, "aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        text = resource.props.get("policy")
+        if isinstance(resource.props.get("repository"), str) and isinstance(text, str):
+            policies[resource.props["repository"]] = (resource, json.loads(text).get("rules") or [])
+    for deployment in _objects(args, DEPLOYMENT):
+        spec = _get(deployment.props, "spec.template.spec") or {}
+        for container in spec.get("containers", []):
+            match = DEPLOYED_IMAGE.match(container.get("image") or "")
+            if match is None or match.group("repository") not in policies:
+                continue
+            repository, tag = match.group("repository"), match.group("tag")
+            resource, rules = policies[repository]
+            first = next(
+                (r for r in sorted(rules, key=lambda r: r.get("rulePriority", 0)) if _applies(r, tag)), None
+            )
+            if first is not None and not _shields(first, tag):
+                report(
+                    f"the lifecycle policy of {repository} can expire {tag}, which Deployment "
+                    f"{_get(deployment.props, 'metadata.name')} runs: rule {first.get('rulePriority')} "
+                    f"({first.get('description', '')}) selects it before any rule keeping it",
+                    resource.urn,
+                )
+
+
 POLICIES = [
+    StackValidationPolicy(
+        name="lifecycle-keeps-deployed-images",
+        description="No ECR lifecycle rule can expire an image a Deployment of the stack runs",
+        validate=_lifecycle_keeps_deployed,
+        enforcement_level=MANDATORY,
+    ),
     _resource_policy(
         "ecr-immutable-scanned",
         "ECR repositories have immutable tags and scan on push",

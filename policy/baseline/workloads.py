@@ -1,5 +1,6 @@
-"""Kubernetes workloads: the restricted Pod Security profile, images from ECR by tag, a Service, PDB and
-HPA per Deployment, disjoint selectors, no default namespace."""
+"""Kubernetes workloads: the restricted Pod Security profile, images from ECR by tag (from the stack's own
+registry, by digest where required), a Service, PDB and HPA per Deployment, disjoint selectors, no default
+namespace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import (
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     StackValidationArgs,
@@ -95,6 +97,40 @@ def _ecr_images(args: ResourceValidationArgs) -> Iterable[str]:
             yield f"container {container.get('name')}: image tag `latest` is mutable"
 
 
+PINNED = re.compile(
+    r"^(?P<host>[^/]+)/(?P<repository>[^:@]+):(?P<tag>[^@]+)(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+def _pinned_from_own_registry(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Where the stack's policy config asks (staging and prod): every Deployment's image comes from the
+    stack's own registry (images reach it by replication, docs/decisions/0033) and, with requireDigest, by
+    digest."""
+    config = args.get_config()
+    registry, require_digest = config.get("registry"), config.get("requireDigest")
+    for deployment in _objects(args, DEPLOYMENT):
+        spec = pod_spec(deployment.props) or {}
+        where = f"{_get(deployment.props, 'metadata.namespace')}/{_get(deployment.props, 'metadata.name')}"
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            image = container.get("image")
+            if not isinstance(image, str):  # unknown until the repository exists: nothing to judge yet
+                continue
+            match = PINNED.match(image)
+            name = container.get("name")
+            if registry and (match is None or match.group("host") != registry):
+                report(
+                    f"Deployment {where} container {name}: image {image!r} is not from this stack's registry "
+                    f"{registry}",
+                    deployment.urn,
+                )
+            if require_digest and (match is None or match.group("digest") is None):
+                report(
+                    f"Deployment {where} container {name}: image {image!r} is not pinned by digest "
+                    "(<repo>:<tag>@sha256:<64 hex>)",
+                    deployment.urn,
+                )
+
+
 POD_TYPES = [
     DEPLOYMENT,
     "kubernetes:core/v1:Pod",
@@ -180,6 +216,20 @@ POLICIES = [
         "Images come from ECR with an explicit tag, never latest",
         POD_TYPES,
         _ecr_images,
+    ),
+    StackValidationPolicy(
+        name="images-pinned-from-own-registry",
+        description="Deployments run images from the stack's own registry, by digest where the stack "
+        "requires "
+        "it (staging, prod)",
+        validate=_pinned_from_own_registry,
+        enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={
+                "registry": {"type": "string", "default": ""},
+                "requireDigest": {"type": "boolean", "default": False},
+            }
+        ),
     ),
     StackValidationPolicy(
         name="deployments-have-service-pdb-hpa",
