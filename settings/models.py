@@ -58,6 +58,10 @@ def _retention_period(days: int) -> int:
     return days
 
 
+SMALLEST_SUBNET = 28  # AWS's smallest subnet netmask (Amazon VPC User Guide, "Subnet CIDR blocks")
+PUBLIC_SUBNET_BELOW_VPC = 6  # infra/network.py: 1/8 of the VPC, cut in 8 public subnets
+
+
 class NetworkSettings(Model):
     cidr: Cidr = Field(
         ipaddress.IPv4Network("10.0.0.0/16"),
@@ -78,7 +82,14 @@ class NetworkSettings(Model):
     @classmethod
     def _room_for_subnets(cls, cidr: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         # infra/network.py carves 8 equal blocks (6 private, 1 split into public /+6, 1 spare):
-        # a /22 VPC still gives /28 public subnets, the smallest AWS allows.
+        # a /22 VPC still gives /28 public subnets, the smallest AWS allows (Amazon VPC User Guide, "Subnet
+        # CIDR blocks": "between a /28 netmask and /16 netmask").
+        public = cidr.prefixlen + PUBLIC_SUBNET_BELOW_VPC
+        if public > SMALLEST_SUBNET:
+            raise rule(
+                f'"{cidr}" would give /{public} public subnets; AWS\'s smallest subnet is /{SMALLEST_SUBNET} '
+                f"(use /{SMALLEST_SUBNET - PUBLIC_SUBNET_BELOW_VPC} or larger)"
+            )
         if not 16 <= cidr.prefixlen <= 22:
             raise rule(
                 f'"{cidr}" must have a prefix length between /16 and /22 '

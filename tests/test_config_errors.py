@@ -77,6 +77,12 @@ CASES = [
         'Pulumi.small.yaml: picturesocial:network.cidr: "10.0.0.0/8" must have a prefix length between /16 and /22',
     ),
     (
+        # a /23 would cut /29 public subnets (infra/network.py: an eighth of the VPC, in eight)
+        "vpc-public-subnets-below-28",
+        {"picturesocial:network": {**NETWORK, "cidr": "10.0.0.0/23"}},
+        'picturesocial:network.cidr: "10.0.0.0/23" would give /29 public subnets; AWS\'s smallest subnet is /28',
+    ),
+    (
         "vpc-not-a-cidr",
         {"picturesocial:network": {**NETWORK, "cidr": "banana"}},
         'Pulumi.small.yaml: picturesocial:network.cidr: "banana" is not a valid IPv4 network',

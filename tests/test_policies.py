@@ -426,6 +426,15 @@ def network_policy(ingress=None, egress=None) -> list[dict]:
     ]
 
 
+def _types(policies: list[dict], types: list[str]) -> list[dict]:
+    policies[0]["inputs"]["spec"]["policyTypes"] = types
+    return policies
+
+
+NAMED_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "front"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "picturesocial"}},
+}
 VPC = res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.10.0.0/16"})
 KUBE_DNS = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -990,6 +999,92 @@ MORE_BAD_CASES = [
         {},
         "IAM role irsa has permissions boundary 'arn:aws:iam::aws:policy/AdministratorAccess', not one of",
     ),
+    # -- infrastructure invariants, one instance of several wrong --
+    (
+        "vpc-dns-support-and-hostnames",
+        [
+            res("aws:ec2/vpc:Vpc", "a", {"enableDnsSupport": True, "enableDnsHostnames": True}),
+            res("aws:ec2/vpc:Vpc", "b", {"enableDnsSupport": True}),
+        ],
+        {},
+        "must enable DNS hostnames",
+    ),
+    (
+        "vpc-dns-support-and-hostnames",
+        [res("aws:ec2/vpc:Vpc", "a", {"enableDnsSupport": False, "enableDnsHostnames": True})],
+        {},
+        "turns DNS support off",
+    ),
+    (
+        "stores-encrypted-at-rest",
+        [
+            res("aws:sqs/queue:Queue", "a", {"sqsManagedSseEnabled": True}),
+            res("aws:sqs/queue:Queue", "b", {"sqsManagedSseEnabled": False}),
+        ],
+        {},
+        "the queue stores messages unencrypted",
+    ),
+    (
+        "stores-encrypted-at-rest",
+        [
+            res(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                "lt",
+                {
+                    "blockDeviceMappings": [
+                        {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}},
+                        {"deviceName": "/dev/xvdb", "ebs": {"encrypted": "false"}},
+                    ]
+                },
+            )
+        ],
+        {},
+        "must be encrypted (blockDeviceMappings[].ebs.encrypted): ['/dev/xvdb']",
+    ),
+    (
+        "deletion-protection-where-protected",
+        [
+            res("aws:dynamodb/table:Table", "a", {"deletionProtectionEnabled": True}, protect=True),
+            res("aws:dynamodb/table:Table", "b", {"deletionProtectionEnabled": False}, protect=True),
+            res("aws:dynamodb/table:Table", "c", {}, protect=False),
+        ],
+        {},
+        "aws:dynamodb/table:Table b is protected in the stack but deletionProtectionEnabled is not true",
+    ),
+    # -- network-policy-peers-named: one peer, rule or direction of several is wrong --
+    (
+        "network-policy-peers-named",
+        network_policy(
+            ingress=[
+                {
+                    "from": [NAMED_PEER, NAMED_PEER, {"namespaceSelector": NAMED_PEER["namespaceSelector"]}],
+                    "ports": [{"port": 80}],
+                }
+            ]
+        ),
+        {},
+        "ingress rule 0 peer 2 names no pods",
+    ),
+    (
+        "network-policy-peers-named",
+        network_policy(
+            egress=[
+                {"to": [KUBE_DNS], "ports": [{"protocol": "UDP", "port": 53}]},
+                {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 80, "protocol": "TCP"}]},
+            ]
+        ),
+        {},
+        "egress rule 1 names no peers beyond HTTPS to AWS",
+    ),
+    (
+        "network-policy-peers-named",
+        _types(
+            network_policy(egress=[{"to": [KUBE_DNS], "ports": [{"protocol": "UDP", "port": 53}]}]),
+            ["Ingress"],
+        ),
+        {},
+        "does not declare Egress: they silently stop applying",
+    ),
 ]
 
 OWN = "444455556666.dkr.ecr.us-east-1.amazonaws.com"
@@ -1102,6 +1197,119 @@ def test_the_one_role_of_several_without_a_boundary_is_the_one_named(unbounded):
     ]
 
 
+def _two_containers(change) -> list[dict]:
+    """A good Deployment with a second container (a copy of the first) changed by ``change(container)``."""
+    import copy
+
+    bad = deployment()
+    pod = bad["inputs"]["spec"]["template"]["spec"]
+    second = copy.deepcopy(pod["containers"][0]) | {"name": "sidecar"}
+    change(second)
+    pod["containers"].append(second)
+    return [bad, *companions()]
+
+
+def _statements(*statements: dict) -> list[dict]:
+    return [
+        res("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": list(statements)})})
+    ]
+
+
+READ = {"Sid": "Read", "Effect": "Allow", "Action": ["ec2:DescribeVpcs"], "Resource": "*"}
+SCOPED = {"Sid": "Scoped", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::b/*"}
+ENCRYPTED = {"deviceName": "/dev/xvda", "ebs": {"encrypted": True}}
+
+# Each rule at its boundary: one instance of several violates it (the second volume, the third peer, the last
+# statement, the second container), so a rule that checks "any" where it must check "all" is found.
+BOUNDARY_CASES: list[tuple[str, list[dict], dict, str]] = [
+    (
+        "karpenter-node-classes-hardened",
+        [
+            node_class(
+                blockDeviceMappings=[ENCRYPTED, {"deviceName": "/dev/xvdb", "ebs": {"encrypted": False}}]
+            )
+        ],
+        {},
+        "every one encrypted",
+    ),
+    (
+        "karpenter-node-classes-hardened",
+        [node_class(amiSelectorTerms=[{"alias": "al2023@v20261112"}, {"alias": "bottlerocket@latest"}])],
+        {},
+        "never @latest",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(
+            egress=[
+                {
+                    "to": [KUBE_DNS, KUBE_DNS, {"namespaceSelector": {}}],
+                    "ports": [{"protocol": "UDP", "port": 53}],
+                }
+            ]
+        ),
+        {},
+        "opens DNS (53) to more than kube-dns",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(
+            ingress=[{"from": [NAMED_PEER], "ports": [{"port": 80}]}] * 2 + [{"ports": [{"port": 80}]}]
+        ),
+        {},
+        "ingress rule 2 names no peers",
+    ),
+    (
+        "network-policy-rules-name-peers-and-ports",
+        network_policy(
+            egress=[{"to": [KUBE_DNS], "ports": [{"protocol": "UDP", "port": 53}]}, {"to": [NAMED_PEER]}]
+        ),
+        {},
+        "egress rule 1 names no ports",
+    ),
+    (
+        "network-policies-stay-in-the-vpc",
+        [
+            VPC,
+            *network_policy(
+                ingress=[
+                    {
+                        "from": [
+                            {"ipBlock": {"cidr": "10.10.0.0/16"}},
+                            {"ipBlock": {"cidr": "10.10.1.0/24"}},
+                            {"ipBlock": {"cidr": "10.0.0.0/8"}},
+                        ]
+                    }
+                ]
+            ),
+        ],
+        {},
+        "admits ipBlock 10.0.0.0/8",
+    ),
+    ("iam-no-wildcard-actions", _statements(READ, SCOPED, {**SCOPED, "Action": ["s3:*"]}), {}, "'s3:*'"),
+    (
+        "iam-mutations-scoped",
+        _statements(READ, SCOPED, {**SCOPED, "Sid": "Last", "Resource": "*"}),
+        {},
+        "IAM statement 'Last' allows ['s3:PutObject'] on every resource",
+    ),
+    (
+        "pods-restricted-profile",
+        _two_containers(lambda c: c["securityContext"].update(allowPrivilegeEscalation=True)),
+        {},
+        "container sidecar: allowPrivilegeEscalation must be false",
+    ),
+    (
+        "images-from-ecr-tagged",
+        _two_containers(lambda c: c.update(image="docker.io/library/busybox:1.36")),
+        {},
+        "container sidecar: image 'docker.io/library/busybox:1.36' is not from ECR",
+    ),
+]
+
+ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES + BOUNDARY_CASES
+
+
 @pytest.mark.parametrize(
     "policy, resources, config, message",
     ALL_BAD_CASES,
@@ -1129,6 +1337,10 @@ RULES = {
     "s3-tls-only": "_tls_only",
     "dynamodb-encrypted": "_dynamodb_encryption",
     "network-policy-rules-name-peers-and-ports": "_network_policy_rules",
+    "network-policy-peers-named": "_network_policy_peers_and_types",
+    "vpc-dns-support-and-hostnames": "_vpc_dns",
+    "stores-encrypted-at-rest": "_encrypted_at_rest",
+    "deletion-protection-where-protected": "_deletion_protection",
     "pods-restricted-profile": "_restricted_pod",
     "no-default-namespace": "_no_default_namespace",
     "load-balancers-internal": "_internal_load_balancer",

@@ -240,7 +240,12 @@ def test_a_caller_namespace_may_reach_exactly_the_apis_that_allow_it(fixture_gra
     egress = k8s(graph, NETPOL, "allow-api-calls", "front")["spec"]["egress"]
     assert egress == [
         {
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "media"}}}],
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "media"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "picturesocial"}},
+                }
+            ],
             "ports": [{"protocol": "TCP", "port": 5200}],
         }
     ]

@@ -410,16 +410,18 @@ class ApiWorkload(pulumi.ComponentResource):
         )
 
         # -- isolation: who may call this API, and where it may call out to --
+        # Every peer names its namespace and its pods (the platform's API pods there): an empty selector
+        # would also admit whatever else runs in the namespace (policy network-policy-peers-named).
         sources = [
-            k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())
-        ]  # its own namespace
-        sources += [
             k8s.networking.v1.NetworkPolicyPeerArgs(
                 namespace_selector=k8s.meta.v1.LabelSelectorArgs(
                     match_labels={"kubernetes.io/metadata.name": caller}
-                )
+                ),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"app.kubernetes.io/part-of": PART_OF}
+                ),
             )
-            for caller in api.spec.allow_from
+            for caller in [ns, *api.spec.allow_from]  # its own namespace first
         ]
         if api.spec.exposed:
             # NLB IP targets: the load balancer's nodes connect from addresses inside the VPC.

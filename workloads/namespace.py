@@ -80,7 +80,10 @@ class ApiNamespace(pulumi.ComponentResource):
                             peer(
                                 namespace_selector=k8s.meta.v1.LabelSelectorArgs(
                                     match_labels={"kubernetes.io/metadata.name": target}
-                                )
+                                ),
+                                pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                    match_labels={"app.kubernetes.io/part-of": PART_OF}
+                                ),
                             )
                         ],
                         [port(protocol="TCP", port=target_port)],

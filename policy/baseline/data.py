@@ -72,6 +72,40 @@ def _pitr(args: ResourceValidationArgs) -> Iterable[str]:
         yield "DynamoDB tables must have point-in-time recovery"
 
 
+def _encrypted_at_rest(args: ResourceValidationArgs) -> Iterable[str]:
+    if args.resource_type == "aws:sqs/queue:Queue":
+        if args.props.get("sqsManagedSseEnabled") is not True and not args.props.get("kmsMasterKeyId"):
+            yield "the queue stores messages unencrypted (sqsManagedSseEnabled or kmsMasterKeyId)"
+    else:  # a launch template: every volume its instances get
+        devices = args.props.get("blockDeviceMappings") or []
+        plain = [
+            d.get("deviceName", str(i))
+            for i, d in enumerate(devices)
+            if str(_get(d, "ebs.encrypted")).lower() != "true"
+        ]
+        if not devices or plain:
+            yield (
+                "every volume of the launch template must be encrypted "
+                "(blockDeviceMappings[].ebs.encrypted): "
+                f"{plain or 'none declared'}"
+            )
+
+
+# Types whose own deletion protection AWS honours besides Pulumi's `protect` (a console or CLI delete).
+DELETION_PROTECTION = {"aws:dynamodb/table:Table": "deletionProtectionEnabled"}
+
+
+def _deletion_protection(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        key = DELETION_PROTECTION.get(resource.resource_type)
+        if key and resource.opts.protect and resource.props.get(key) is not True:
+            report(
+                f"{resource.resource_type} {resource.name} is protected in the stack but {key} is not true: "
+                "AWS would still delete it outside Pulumi",
+                resource.urn,
+            )
+
+
 def _protected_in_prod(args: StackValidationArgs, report: ReportViolation) -> None:
     if not args.get_config().get("requireProtection"):
         return
@@ -185,6 +219,18 @@ POLICIES = [
         "DynamoDB tables are encrypted with a KMS key",
         ["aws:dynamodb/table:Table"],
         _dynamodb_encryption,
+    ),
+    _resource_policy(
+        "stores-encrypted-at-rest",
+        "Queues and every node volume are encrypted at rest",
+        ["aws:sqs/queue:Queue", "aws:ec2/launchTemplate:LaunchTemplate"],
+        _encrypted_at_rest,
+    ),
+    StackValidationPolicy(
+        name="deletion-protection-where-protected",
+        description="A resource the stack protects also turns on the deletion protection AWS offers for it",
+        validate=_deletion_protection,
+        enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(
         name="stateful-resources-protected",

@@ -62,6 +62,64 @@ def _network_policy_rules(args: ResourceValidationArgs) -> Iterable[str]:
             yield f"egress rule {i} opens DNS (53) to more than kube-dns in kube-system"
 
 
+# The one egress without named peers: HTTPS to AWS's regional API endpoints (public addresses, reached through
+# the NAT gateway), for an API the catalog grants AWS actions (workloads/api.py).
+AWS_API_EGRESS = [{"port": 443, "protocol": "TCP"}]
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+
+
+def _unnamed_peer(peer: dict) -> str | None:
+    """Why a peer admits more than named pods of a named namespace (or an address block), or None."""
+    if "ipBlock" in peer:
+        cidr = _get(peer, "ipBlock.cidr") or ""
+        return f"ipBlock {cidr} is every address" if cidr in ("0.0.0.0/0", "::/0") else None
+    namespaces = _get(peer, "namespaceSelector.matchLabels") or {}
+    pods = _get(peer, "podSelector.matchLabels") or {}
+    if not namespaces.get(NAMESPACE_NAME):
+        return f"names no namespace (namespaceSelector.matchLabels {NAMESPACE_NAME})"
+    if not pods:
+        return "names no pods (an empty or missing podSelector admits every pod of the namespace)"
+    return None
+
+
+def _network_policy_peers_and_types(args: ResourceValidationArgs) -> Iterable[str]:
+    spec = args.props.get("spec") or {}
+    declared = set(spec.get("policyTypes") or [])
+    for direction, kind in (("ingress", "Ingress"), ("egress", "Egress")):
+        if spec.get(direction) and kind not in declared:
+            yield (
+                f"has {direction} rules but policyTypes {sorted(declared)} does not declare {kind}: "
+                f"they silently stop applying"
+            )
+    for direction, key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            peers = rule.get(key)
+            if not peers:
+                if direction == "egress" and rule.get("ports") != AWS_API_EGRESS:
+                    yield (
+                        f"egress rule {i} names no peers beyond HTTPS to AWS (TCP 443): "
+                        "it allows every address"
+                    )
+                continue  # an ingress rule without peers: network-policy-rules-name-peers-and-ports
+            for j, peer in enumerate(peers):
+                problem = _unnamed_peer(peer)
+                if problem:
+                    yield f"{direction} rule {i} peer {j} {problem}"
+
+
+def _vpc_dns(args: ResourceValidationArgs) -> Iterable[str]:
+    # Interface endpoints' private DNS names resolve only in a VPC with both (Amazon VPC User Guide, "DNS
+    # attributes for your VPC": private DNS for interface endpoints needs enableDnsHostnames and
+    # enableDnsSupport); EKS nodes need them to register with a private endpoint.
+    if args.props.get("enableDnsSupport") is False:
+        yield "the VPC turns DNS support off (enableDnsSupport): nodes and interface endpoints cannot resolve"
+    if args.props.get("enableDnsHostnames") is not True:
+        yield (
+            "the VPC must enable DNS hostnames (enableDnsHostnames, off by default): "
+            "interface endpoints need it"
+        )
+
+
 def _internal_load_balancer(args: ResourceValidationArgs) -> Iterable[str]:
     if _get(args.props, "spec.type") != "LoadBalancer":
         return
@@ -208,6 +266,19 @@ POLICIES = [
         "Ingress rules name peers, egress rules name ports, DNS goes to kube-dns only",
         ["kubernetes:networking.k8s.io/v1:NetworkPolicy"],
         _network_policy_rules,
+    ),
+    _resource_policy(
+        "network-policy-peers-named",
+        "Every peer names its namespace and pods (or a block short of every address); every policy declares "
+        "the policyTypes of the rules it carries",
+        ["kubernetes:networking.k8s.io/v1:NetworkPolicy"],
+        _network_policy_peers_and_types,
+    ),
+    _resource_policy(
+        "vpc-dns-support-and-hostnames",
+        "Every VPC resolves names and gives hostnames (interface endpoints and EKS nodes need both)",
+        ["aws:ec2/vpc:Vpc"],
+        _vpc_dns,
     ),
     _resource_policy(
         "load-balancers-internal",

@@ -29,6 +29,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks
 
+from settings import aws_limits
 from tools import ROOT
 from tools.offline.cloud import FakeCloud
 from tools.offline.stack_config import StackConfigError, load_stack_config
@@ -296,6 +297,17 @@ def _run_program(loop: asyncio.AbstractEventLoop, program: Path) -> None:
         loop.run_until_complete(wait_for_rpcs())
 
 
+def _refused_by_aws(resources: list[dict[str, Any]]) -> list[str]:
+    """One line per input AWS's own constraints refuse (a name's length or pattern, a number's range, an
+    enum: settings/aws_limits.py), naming the resource, the input, the value and the limit."""
+    return [
+        f"{r['type']} {r['name']}: {finding.input} = {finding.value} is {finding.problem}"
+        for r in resources
+        for finding in aws_limits.check_resource(r["type"], r.get("inputs") or {})
+        if finding.problem
+    ]
+
+
 def synthesize(
     stack: str,
     *,
@@ -355,6 +367,9 @@ def synthesize(
     if monitor.errors:
         raise SynthError("\n".join(sorted(set(monitor.errors))))
     resources = tree_order(list(monitor.records.values()))
+    refused = _refused_by_aws(resources)
+    if refused:
+        raise SynthError("\n".join(refused))
     graph = Graph(
         project=project,
         stack=stack,
