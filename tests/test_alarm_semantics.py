@@ -11,10 +11,10 @@ objects an alarm watches (an API's HPA minimum), never from the alarm's own lite
   exactly the minimum does not; no data (the Deployment or the agent is gone) raises it;
 - <api>-restarts: `restartsThreshold` restarts within 5 minutes raise it, one fewer does not; no data (no
   restarts reported) does not;
-- <api>-5xx: more than `errorRatePercent` of the public requests answered 5xx raises it, exactly that share
-  does not, even when a single route of several fails; no traffic does not;
-- <api>-latency: a p99 above `latencyP99Ms` on any one public route raises it, exactly that does not; no
-  traffic does not.
+- <api>-5xx<path>: more than `errorRatePercent` of the path's public requests answered 5xx raises it, exactly
+  that share does not, even when a single route of several fails; no traffic does not;
+- <api>-latency<path>: a p99 above `latencyP99Ms` on any one route of the path raises it, exactly that does
+  not; no traffic does not.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ PURPOSES = {
     "nodes-not-ready": re.compile(r"^nodes-not-ready$"),
     "unavailable": re.compile(r"^(?P<api>.+)-unavailable$"),
     "restarts": re.compile(r"^(?P<api>.+)-restarts$"),
-    "5xx": re.compile(r"^(?P<api>.+)-5xx$"),
-    "latency": re.compile(r"^(?P<api>.+)-latency$"),
+    # One per public path of the API (infra/observability.py: a path's routes stay within 10 metrics).
+    "5xx": re.compile(r"^(?P<api>.+)-5xx(?P<path>/.*)?$"),
+    "latency": re.compile(r"^(?P<api>.+)-latency(?P<path>/.*)?$"),
 }
 
 
@@ -193,9 +194,13 @@ def _changed(graph, name: str, change) -> dict[str, Any]:
         ),
         ("thumbs-restarts", lambda a: a.update(evaluationPeriods=2), "the promised count in 5 minutes"),
         ("greeter-unavailable", lambda a: a.update(evaluationPeriods=1), "a minute less"),
-        ("photos-5xx", lambda a: a.update(threshold=a["threshold"] + 1), "one more 5xx, on the last route"),
         (
-            "greeter-latency",
+            "photos-5xx/photos",
+            lambda a: a.update(threshold=a["threshold"] + 1),
+            "one more 5xx, on the last route",
+        ),
+        (
+            "greeter-latency/greet",
             lambda a: a["metricQueries"][-1].update(
                 expression=a["metricQueries"][-1]["expression"].replace("MAX(", "MIN(")
             ),

@@ -171,9 +171,9 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
         ),
         (  # the last metric query of several
             ALARM,
-            "greeter-5xx",
+            "greeter-5xx/greet",
             lambda i: i["metricQueries"][-2]["metric"].update(period=0),
-            f"{ALARM} greeter-5xx: metricQueries[7].metric.period = 0 is below AWS's minimum of 1",
+            f"{ALARM} greeter-5xx/greet: metricQueries[3].metric.period = 0 is below AWS's minimum of 1",
         ),
         (
             ALARM,

@@ -80,7 +80,7 @@ CASES = [
         # a /23 would cut /29 public subnets (infra/network.py: an eighth of the VPC, in eight)
         "vpc-public-subnets-below-28",
         {"picturesocial:network": {**NETWORK, "cidr": "10.0.0.0/23"}},
-        'picturesocial:network.cidr: "10.0.0.0/23" would give /29 public subnets; AWS\'s smallest subnet is /28',
+        'Pulumi.small.yaml: picturesocial:network.cidr: "10.0.0.0/23" would give /29 public subnets; AWS\'s smallest subnet is /28',
     ),
     (
         "vpc-not-a-cidr",
@@ -334,12 +334,12 @@ CASES = [
                 k: v for k, v in DEV["picturesocial:ci"].items() if k != "permissionsBoundaryArn"
             }
         },
-        "picturesocial:ci.permissionsBoundaryArn: is required",
+        "Pulumi.small.yaml: picturesocial:ci.permissionsBoundaryArn: is required",
     ),
     (
         "boundary-blanked",
         {"picturesocial:ci": {**DEV["picturesocial:ci"], "permissionsBoundaryArn": ""}},
-        'picturesocial:ci.permissionsBoundaryArn: "" must be an IAM policy ARN under /boundaries/',
+        'Pulumi.small.yaml: picturesocial:ci.permissionsBoundaryArn: "" must be an IAM policy ARN under /boundaries/',
     ),
     (
         "boundary-an-aws-managed-policy",
@@ -349,7 +349,7 @@ CASES = [
                 "permissionsBoundaryArn": "arn:aws:iam::aws:policy/AdministratorAccess",
             }
         },
-        'picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::aws:policy/AdministratorAccess" must be an IAM '
+        'Pulumi.small.yaml: picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::aws:policy/AdministratorAccess" must be an IAM '
         "policy ARN under /boundaries/",
     ),
     (
@@ -360,7 +360,7 @@ CASES = [
                 "permissionsBoundaryArn": "arn:aws:iam::999999999999:policy/boundaries/picturesocial-workload-boundary",
             }
         },
-        'picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::999999999999:policy/boundaries/'
+        'Pulumi.small.yaml: picturesocial:ci.permissionsBoundaryArn: "arn:aws:iam::999999999999:policy/boundaries/'
         "picturesocial-workload-boundary\" is not a policy of this stack's account 123456789012",
     ),
     (

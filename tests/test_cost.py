@@ -241,7 +241,7 @@ def test_a_negative_usage_assumption_exits_2_with_one_line(project_copy, capsys)
     root = project_copy(stacks={"small": config})
     assert cost.main(["small", "--project", str(root)]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: picturesocial:cost.usage.logIngestedGB: -1 must be at least 0"
+        "error: Pulumi.small.yaml: picturesocial:cost.usage.logIngestedGB: -1 must be at least 0"
     ]
 
 

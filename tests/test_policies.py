@@ -1151,8 +1151,6 @@ PROMOTION_BAD_CASES = [
     ),
 ]
 
-ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES + PROMOTION_BAD_CASES
-
 
 def test_the_promotion_policies_pass_when_every_deployment_is_right():
     good = [
@@ -1307,7 +1305,7 @@ BOUNDARY_CASES: list[tuple[str, list[dict], dict, str]] = [
     ),
 ]
 
-ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES + BOUNDARY_CASES
+ALL_BAD_CASES = BAD_CASES + MORE_BAD_CASES + PROMOTION_BAD_CASES + BOUNDARY_CASES
 
 
 @pytest.mark.parametrize(

@@ -39,12 +39,14 @@ DIGEST_CASES = [
     (
         "one-api-of-three-without-a-digest",
         with_digests(SMALL_APIS, photos={"tag": "3.1.0"}),
-        "picturesocial:apis.photos.digest: is required: picturesocial:registry.requireDigest is on",
+        "Pulumi.small.yaml: picturesocial:apis.photos.digest: is required: "
+        "picturesocial:registry.requireDigest is on",
     ),
     (
         "a-malformed-digest",
         with_digests(SMALL_APIS, thumbs={"tag": "0.9.0", "digest": "sha256:abc"}),
-        'picturesocial:apis.thumbs.digest: "sha256:abc" must be an image digest: sha256: and 64 hex digits',
+        'Pulumi.small.yaml: picturesocial:apis.thumbs.digest: "sha256:abc" must be an image digest: '
+        "sha256: and 64 hex digits",
     ),
     (
         "a-canary-without-a-digest",
@@ -52,7 +54,7 @@ DIGEST_CASES = [
             SMALL_APIS,
             photos={"tag": "3.1.0", "digest": DIGESTS["photos"], "canary": {"tag": "3.2.0"}},
         ),
-        "picturesocial:apis.photos.canary.digest: is required",
+        "Pulumi.small.yaml: picturesocial:apis.photos.canary.digest: is required",
     ),
 ]
 

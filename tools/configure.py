@@ -5,10 +5,11 @@ that holds them (a fresh fork holds the examples: example-org/picturesocial and 
     python -m tools.configure --org ORG --repo REPO --account dev=123456789012 --account staging=... ...
     make configure ORG=... REPO=... DEV=... STAGING=... PROD=...
 
-Per stack, the account id of ``aws:allowedAccountIds`` in Pulumi.<stack>.yaml is replaced, as a number, in
-that stack's files: Pulumi.<stack>.yaml, bootstrap/Pulumi.<stack>.yaml, policy/config/<stack>.json and
-policy/config/bootstrap/<stack>.json (role ARNs, the state bucket's name, the account guard). The repository
-of bootstrap/Pulumi.<stack>.yaml (``bootstrap:githubRepository``) is replaced in the bootstrap's files. Then
+Each stack's account id (``aws:allowedAccountIds`` in Pulumi.<stack>.yaml) is replaced, as a number, in every
+stack's files (a stack names the others' accounts too: the registry's replication): Pulumi.<stack>.yaml,
+bootstrap/Pulumi.<stack>.yaml, policy/config/<stack>.json and policy/config/bootstrap/<stack>.json (role ARNs,
+the state bucket's name, the account guard). The repository of bootstrap/Pulumi.<stack>.yaml
+(``bootstrap:githubRepository``) is replaced in the bootstrap's files. Then
 `make snapshot` and commit. Exit 2, with one line naming the problem, on a bad id or a stack without files.
 """
 
@@ -48,9 +49,10 @@ def _config(path: Path) -> dict:
     return (strict_yaml.load(path.read_text()) or {}).get("config", {})
 
 
-def _replace_account(text: str, old: str, new: str) -> str:
-    """The twelve digits wherever they stand alone as a number (an ARN, a bucket name's suffix)."""
-    return re.sub(r"(?<!\d)" + re.escape(old) + r"(?!\d)", new, text)
+def _replace_accounts(text: str, renamed: dict[str, str]) -> str:
+    """Each old account's twelve digits, wherever they stand alone as a number (an ARN, a bucket name's
+    suffix), in one pass: a new id that equals another stack's old one is not replaced again."""
+    return re.sub(r"(?<!\d)\d{12}(?!\d)", lambda m: renamed.get(m.group(0), m.group(0)), text)
 
 
 def _replace_repository(text: str, old: str, new: str) -> str:
@@ -73,13 +75,18 @@ def configure(root: Path, repository: str, accounts: dict[str, str]) -> list[Pat
                 f"{stack}: {account!r} is not an AWS account id of twelve digits (or an example)"
             )
     changed = []
+    # Every stack's account, replaced in every stack's files: a stack names the others' too (the registry
+    # replicates from dev to staging and prod: picturesocial:registry.replicateTo, replicatedFrom).
+    renamed = {}
     for stack in stacks:
         (current,) = _config(root / f"Pulumi.{stack}.yaml")["aws:allowedAccountIds"]
+        renamed[current] = accounts.get(stack, current)
+    for stack in stacks:
         bootstrap = root / "bootstrap" / f"Pulumi.{stack}.yaml"
         old_repository = _config(bootstrap).get("bootstrap:githubRepository") if bootstrap.exists() else None
         for path in files_of(root, stack):
             text = path.read_text()
-            new = _replace_account(text, current, accounts.get(stack, current))
+            new = _replace_accounts(text, renamed)
             if old_repository and (path == bootstrap or "bootstrap" in path.parent.name):
                 new = _replace_repository(new, old_repository, repository)
             if new != text:
