@@ -44,9 +44,14 @@ def helm_values(graph: Graph) -> dict[str, dict[str, Any]]:
     }
 
 
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def write(graph: Graph, out: Path) -> None:
     for folder, files in (("manifests", manifests(graph)), ("helm", helm_values(graph))):
         for relative, body in files.items():
             path = out / folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump(body, sort_keys=False, default_flow_style=False))
+            # libyaml's emitter where PyYAML has it: the same YAML, several times faster on a large catalog.
+            text = yaml.dump(body, Dumper=DUMPER, sort_keys=False, default_flow_style=False)
+            path.write_text(text)
