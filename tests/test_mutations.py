@@ -121,6 +121,19 @@ def test_a_failing_snapshot_comparison_does_not_count_as_catching_a_mutation():
     assert catchers(only_snapshots) == []
 
 
+def test_a_failure_whose_test_id_holds_spaces_counts_as_catching_a_mutation():
+    # pytest prints parametrize ids as given: a table's row names hold spaces and quotes.
+    summary = (
+        "FAILED tests/test_boundaries.py::test_denied[replace a role's boundary] - assert False\n"
+        "FAILED tests/test_boundaries.py::test_denied[create a role with the deploy boundary]\n"
+        "2 failed, 244 passed in 0.64s\n"
+    )
+    assert catchers(summary) == [
+        "tests/test_boundaries.py::test_denied[replace a role's boundary] - assert False",
+        "tests/test_boundaries.py::test_denied[create a role with the deploy boundary]",
+    ]
+
+
 def mutate_check(listed) -> subprocess.CompletedProcess:
     """`python -m tools.mutate --check --mutations LISTED`, as a user runs it."""
     return subprocess.run(

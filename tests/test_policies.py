@@ -1065,6 +1065,23 @@ MORE_BAD_CASES = [
         {},
         "ingress rule 0 peer 2 names no pods",
     ),
+    (  # an empty podSelector is every pod of the namespace, as a missing one
+        "network-policy-peers-named",
+        network_policy(
+            ingress=[
+                {
+                    "from": [
+                        NAMED_PEER,
+                        NAMED_PEER,
+                        {"namespaceSelector": NAMED_PEER["namespaceSelector"], "podSelector": {}},
+                    ],
+                    "ports": [{"port": 80}],
+                }
+            ]
+        ),
+        {},
+        "ingress rule 0 peer 2 names no pods (an empty or missing podSelector",
+    ),
     (
         "network-policy-peers-named",
         network_policy(

@@ -623,3 +623,41 @@ def test_the_deploy_job_takes_its_region_from_the_stack_file(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert output.read_text() == "region=eu-west-1\n"
+
+
+# -- a running `pulumi up` is never cancelled ------------------------------------------------------------
+def deploying_workflows(workflows: dict[str, dict]) -> list[str]:
+    """Workflows with a job that changes an account: `pulumi up`, or the reusable workflow running it."""
+    return sorted(
+        {
+            name
+            for name, workflow in workflows.items()
+            for job in workflow.get("jobs", {}).values()
+            if job.get("uses", "").endswith("/pulumi-up.yml")
+            or any(
+                "pulumi/actions@" in step.get("uses", "") and step.get("with", {}).get("command") == "up"
+                for step in job.get("steps", [])
+            )
+        }
+    )
+
+
+def cancellation_problems(workflows: dict[str, dict]) -> list[str]:
+    problems = []
+    for name in deploying_workflows(workflows):
+        if name == "pulumi-up.yml":
+            continue  # a reusable workflow runs in its caller's run, under the caller's concurrency
+        concurrency = workflows[name].get("concurrency")
+        if not isinstance(concurrency, dict) or concurrency.get("cancel-in-progress") is not False:
+            problems.append(f"{name}: a newer run may cancel a running pulumi up ({concurrency!r})")
+    return problems
+
+
+def test_no_newer_run_cancels_a_running_pulumi_up_and_a_cancelling_deploy_is_found():
+    workflows = live_workflows()
+    assert "deploy.yml" in deploying_workflows(workflows)
+    assert cancellation_problems(workflows) == []
+    for value in (True, "${{ github.ref != 'refs/heads/main' }}", None):
+        bad = copy.deepcopy(workflows)
+        bad["deploy.yml"]["concurrency"] = {"group": "deploy", "cancel-in-progress": value}
+        assert [p.split(":")[0] for p in cancellation_problems(bad)] == ["deploy.yml"], value

@@ -156,7 +156,9 @@ class Outcome:
         return self.stage in ("settings", "tests")
 
 
-_FAILED = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
+# A test id's parameters may hold spaces (`[replace a role's boundary]`): the id runs to the first `]` that
+# the reason's ` - ` or the line's end follows.
+_FAILED = re.compile(r"^(FAILED|ERROR) ([^\s\[]+(?:\[.*?\](?= - |$))?)(?: - (.*))?$")
 
 
 def failures(pytest_output: str) -> list[str]:
