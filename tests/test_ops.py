@@ -629,7 +629,8 @@ def kubernetes_api(tmp_path):
     """A stand-in API server on loopback, and a kubeconfig pointing at it; set
     ``FakeKubernetes.available``."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKubernetes)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, 0.01 s here, at every teardown.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
@@ -699,7 +700,8 @@ class FakeEdge(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def edge():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeEdge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, 0.01 s here, at every teardown.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     FakeEdge.seen = []
     yield f"http://127.0.0.1:{server.server_port}"

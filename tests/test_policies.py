@@ -1424,7 +1424,17 @@ def test_dropping_the_probes_from_the_program_fails_with_the_policys_message(tmp
         ROOT,
         copy,
         symlinks=True,
-        ignore=shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", "snapshots"),
+        # the tools' caches (mypy's: hundreds of MB) are not part of the repository
+        ignore=shutil.ignore_patterns(
+            ".venv*",
+            "build",
+            ".git",
+            "__pycache__",
+            "snapshots",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+        ),
     )
     api = copy / "workloads" / "api.py"
     source = api.read_text()

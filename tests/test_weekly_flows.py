@@ -64,7 +64,10 @@ def copy_of_repository(tmp_path: Path) -> Path:
         ROOT,
         copy,
         symlinks=True,
-        ignore=shutil.ignore_patterns(".venv*", "build", ".git", "__pycache__", ".pytest_cache"),
+        # the tools' caches (mypy's: hundreds of MB) are not part of the repository
+        ignore=shutil.ignore_patterns(
+            ".venv*", "build", ".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"
+        ),
     )
     return copy
 

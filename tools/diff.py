@@ -134,7 +134,21 @@ def _at(value: Any, parts: list[Any]) -> Any:
     return value
 
 
+def _same(old: Any, new: Any) -> bool:
+    """Equal and of the same types all the way down (True is not 1, 1 is not 1.0, as DeepDiff sees them): the
+    most resources of a diff are unchanged, and this answers for them in a fraction of DeepDiff's time."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict):
+        return old.keys() == new.keys() and all(_same(value, new[key]) for key, value in old.items())
+    if isinstance(old, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
+
+
 def changed_paths(old: dict, new: dict) -> list[tuple[list[Any], str]]:
+    if _same(old, new):
+        return []
     tree = DeepDiff(old, new, view="tree", verbose_level=2)
     found = {}
     for items in tree.values():
