@@ -327,8 +327,15 @@ def test_the_budget_alerts_the_alarm_topic_on_actual_and_forecast_spend(fixture_
     )
     assert inputs["costFilters"] == [{"name": "TagKeyValue", "values": ["user:environment$small"]}]
     (topic,) = graph.of_type("aws:sns/topic:Topic")
-    notifications = sorted((n["notificationType"], n["threshold"]) for n in inputs["notifications"])
-    assert notifications == [("ACTUAL", 100.0), ("FORECASTED", 100.0)]
+    notifications = sorted(
+        (n["notificationType"], n["comparisonOperator"], n["threshold"], n["thresholdType"])
+        for n in inputs["notifications"]
+    )
+    # 100 percent of the monthly limit (not $100: a ThresholdType of ABSOLUTE_VALUE reads the same number).
+    assert notifications == [
+        ("ACTUAL", "GREATER_THAN", 100.0, "PERCENTAGE"),
+        ("FORECASTED", "GREATER_THAN", 100.0, "PERCENTAGE"),
+    ]
     for notification in inputs["notifications"]:
         assert notification["subscriberSnsTopicArns"] == [topic["id"]]  # the topic ARN
     key_statement, topic_statement = budget_statements(graph)

@@ -1051,6 +1051,15 @@ MORE_BAD_CASES = [
         {},
         "aws:dynamodb/table:Table b is protected in the stack but deletionProtectionEnabled is not true",
     ),
+    (  # left unset is as bad as false
+        "deletion-protection-where-protected",
+        [
+            res("aws:dynamodb/table:Table", "a", {"deletionProtectionEnabled": True}, protect=True),
+            res("aws:dynamodb/table:Table", "b", {}, protect=True),
+        ],
+        {},
+        "aws:dynamodb/table:Table b is protected in the stack but deletionProtectionEnabled is not true",
+    ),
     # -- network-policy-peers-named: one peer, rule or direction of several is wrong --
     (
         "network-policy-peers-named",
@@ -1165,6 +1174,31 @@ PROMOTION_BAD_CASES = [
         ],
         {},
         "the lifecycle policy of p/b can expire 1.0.0, which Deployment b runs: rule 2",
+    ),
+    (  # a keep-last-N rule over every image (tagStatus any) ranked before the deployed tag's keep rule
+        "lifecycle-keeps-deployed-images",
+        [
+            deployment("a", image=f"{OWN}/p/a:1.0.0{DIGEST}"),
+            deployment("b", image=f"{OWN}/p/b:1.0.0{DIGEST}"),
+            lifecycle("p/a", [KEEP_1, KEEP_LAST_5]),
+            lifecycle(
+                "p/b",
+                [
+                    {
+                        "rulePriority": 1,
+                        "selection": {
+                            "tagStatus": "any",
+                            "countType": "imageCountMoreThan",
+                            "countNumber": 5,
+                        },
+                        "action": {"type": "expire"},
+                    },
+                    {**KEEP_1, "rulePriority": 2},
+                ],
+            ),
+        ],
+        {},
+        "the lifecycle policy of p/b can expire 1.0.0, which Deployment b runs: rule 1",
     ),
 ]
 

@@ -661,3 +661,27 @@ def test_no_newer_run_cancels_a_running_pulumi_up_and_a_cancelling_deploy_is_fou
         bad = copy.deepcopy(workflows)
         bad["deploy.yml"]["concurrency"] = {"group": "deploy", "cancel-in-progress": value}
         assert [p.split(":")[0] for p in cancellation_problems(bad)] == ["deploy.yml"], value
+
+
+# -- no checkout leaves the token behind -----------------------------------------------------------------
+def persisted_tokens(workflows: dict[str, dict]) -> list[str]:
+    """Checkouts that keep the job's token in .git/config for every later step (checkout's default)."""
+    return [
+        f"{name}: {job_name}"
+        for name, workflow in workflows.items()
+        for job_name, job in workflow.get("jobs", {}).items()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("actions/checkout@")
+        and (step.get("with") or {}).get("persist-credentials") is not False
+    ]
+
+
+def test_no_checkout_keeps_the_token_and_one_that_does_is_found():
+    workflows = live_workflows()
+    assert persisted_tokens(workflows) == []
+    bad = copy.deepcopy(workflows)
+    (checkout,) = [
+        s for s in bad["pulumi-up.yml"]["jobs"]["up"]["steps"] if "actions/checkout@" in s.get("uses", "")
+    ]
+    checkout["with"]["persist-credentials"] = True
+    assert persisted_tokens(bad) == ["pulumi-up.yml: up"]
