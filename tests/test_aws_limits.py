@@ -21,6 +21,10 @@ def test_limits_come_from_botocores_service_models():
     assert str(aws_limits.check("Pictures/API", "ecr CreateRepository.repositoryName")).startswith(
         "not matching AWS's pattern"
     )
+    # The whole value, not a prefix of it: "pictures" alone would match (AWS anchors its patterns).
+    assert str(aws_limits.check("pictures/API", "ecr CreateRepository.repositoryName")).startswith(
+        "not matching AWS's pattern"
+    )
 
 
 def test_documented_limits_fill_only_what_the_models_leave_out():
