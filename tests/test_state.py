@@ -117,3 +117,17 @@ def test_an_unknown_version_is_one_line(bucket, capsys):
     assert capsys.readouterr().err.splitlines() == [
         f"error: s3://{BUCKET}/{KEY} has no version 'nope': `make state-versions` lists them"
     ]
+
+
+def test_a_locked_stack_is_never_restored_even_with_yes(bucket, capsys):
+    # A lock object of the DIY backend (.pulumi/locks/<project>/<stack>/<id>.json): an update is running.
+    s3, ids = bucket
+    lock = ".pulumi/locks/picturesocial/small/0f1e2d3c.json"
+    s3.put_object(Bucket=BUCKET, Key=lock, Body=b"{}")
+    try:
+        before = s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)["Versions"]
+        assert cli("restore", "small", ids["small"][0], "--yes") == 1
+        assert "stack small is locked: an update is running" in capsys.readouterr().err
+        assert s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)["Versions"] == before
+    finally:
+        s3.delete_object(Bucket=BUCKET, Key=lock)
