@@ -24,33 +24,41 @@ PYOK := $(shell $(PYTHON) -c 'import sys; print(int(sys.version_info >= (3, 11))
 python:
 	@$(if $(filter 1,$(PYOK)),,$(error the project needs Python 3.11 or newer; $(PYTHON) is $(or $(PYVER),not found): run make PYTHON=python3.11 (or newer)))
 
+# uv (pinned in requirements-dev.txt) installs the locks: it downloads and unpacks in parallel, about four times
+# faster than pip here (measured: both virtualenvs in ~35 s against ~150 s). pip only bootstraps uv itself.
+UV_PIN := $(shell grep -m1 '^uv==' requirements-dev.txt)
+UV_INSTALL := $(VENV)/bin/uv pip install --quiet --no-deps --compile-bytecode
 $(STAMP): requirements-dev.txt | python
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(UV_PIN)'
+	$(UV_INSTALL) --python $(VENV)/bin/python -r requirements-dev.txt
 	touch $@
 
 # checkov pins versions that conflict with pulumi's: it gets a venv of its own (docs/decisions/0003).
-$(CHECKOV_STAMP): requirements-checkov.txt | python
+$(CHECKOV_STAMP): requirements-checkov.txt | python $(STAMP)
 	rm -rf $(CHECKOV_VENV)
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 
-venv: $(STAMP) $(CHECKOV_STAMP) ## build both virtualenvs from the lock files (about 1.2 GB, a few minutes)
+# Whatever target runs first builds the whole environment, both virtualenvs: `make test` then measures the tests.
+ENV := $(STAMP) $(CHECKOV_STAMP)
+
+venv: $(ENV) ## build both virtualenvs from the lock files (about 1.2 GB, about a minute)
 
 PROJECT ?=
-synth: $(STAMP) ## offline desired state of STACK (default dev) -> build/synth/STACK/; PROJECT=bootstrap for the bootstrap
+synth: $(ENV) ## offline desired state of STACK (default dev) -> build/synth/STACK/; PROJECT=bootstrap for the bootstrap
 	$(PY) -m tools.synth $(STACK) $(if $(PROJECT),--project $(PROJECT))
 
-synth-all: $(STAMP) ## offline synth of every stack of both projects -> build/synth/[bootstrap/]<stack>/
+synth-all: $(ENV) ## offline synth of every stack of both projects -> build/synth/[bootstrap/]<stack>/
 	@for s in $(STACKS); do $(PY) -m tools.synth $$s || exit $$?; done
 	@for s in $(BOOTSTRAP_STACKS); do $(PY) -m tools.synth $$s --project bootstrap || exit $$?; done
 
-snapshot: $(STAMP) ## rewrite tests/snapshots/<stack>.yaml from the program (review the diff, then commit)
+snapshot: $(ENV) ## rewrite tests/snapshots/<stack>.yaml from the program (review the diff, then commit)
 	$(PY) -m tools.snapshot
 
-docs: $(STAMP) ## regenerate docs/stack-config.schema.json and the README's configuration table
+docs: $(ENV) ## regenerate docs/stack-config.schema.json and the README's configuration table
 	$(PY) -m tools.docs
 
 BASE ?= origin/main
@@ -61,7 +69,7 @@ ALLOW ?=
 # or 1 with -q), so the recipe says tools.diff's own code in its last line and in build/diff-exit-code: 3 for a
 # blocked change, 2 for bad input (a stack value, an acknowledgement that matches nothing).
 DIFF_CODE ?= build/diff-exit-code
-diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn=what ...'
+diff: $(ENV) ## offline diff of every stack: BASE (git ref, default origin/main) -> working tree; ALLOW='urn=what ...'
 	@mkdir -p $(dir $(DIFF_CODE)); $(PY) -m tools.diff --base $(BASE) --allow-file .github/guard-allow.txt \
 		$(foreach ack,$(value ALLOW),--allow '$(ack)'); code=$$?; echo $$code > $(DIFF_CODE); \
 		if [ $$code -ne 0 ]; then echo "make diff: tools.diff exit $$code (3: a blocked change; 2: bad input)" >&2; fi; \
@@ -69,54 +77,54 @@ diff: $(STAMP) ## offline diff of every stack: BASE (git ref, default origin/mai
 
 ORG ?=
 REPO ?=
-configure: $(STAMP) ## write ORG, REPO and the account ids DEV=, STAGING=, PROD= into every file that holds them
+configure: $(ENV) ## write ORG, REPO and the account ids DEV=, STAGING=, PROD= into every file that holds them
 	$(PY) -m tools.configure --org '$(ORG)' --repo '$(REPO)' $(foreach s,$(STACKS),--account '$(s)=$($(shell echo $(s) | tr a-z A-Z))')
 
-cost: $(STAMP) ## monthly cost estimate of STACK (default dev), offline, line by line; PROJECT=bootstrap for the bootstrap
+cost: $(ENV) ## monthly cost estimate of STACK (default dev), offline, line by line; PROJECT=bootstrap for the bootstrap
 	@$(PY) -m tools.cost $(STACK) $(if $(PROJECT),--project $(PROJECT))
 
-preflight: $(STAMP) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
+preflight: $(ENV) ## before `pulumi up`: account, region, images, quotas, AWS CLI (AWS credentials)
 	@$(PY) -m tools.preflight $(STACK)
 
 FROM ?= staging
 TO ?= prod
 APIS ?=
-promote: $(STAMP) ## copy tag and digest of APIS (default all) from Pulumi.FROM.yaml to Pulumi.TO.yaml; prints the diff
+promote: $(ENV) ## copy tag and digest of APIS (default all) from Pulumi.FROM.yaml to Pulumi.TO.yaml; prints the diff
 	@$(PY) -m tools.promote $(FROM) $(TO) $(if $(APIS),--apis '$(APIS)')
 
-smoke: $(STAMP) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
+smoke: $(ENV) ## after `pulumi up`: cluster, node groups, add-ons, image scans (AWS credentials)
 	@$(PY) -m tools.smoke $(STACK)
 
-destroy: $(STAMP) ## `pulumi destroy` of STACK, refused in one line when its settings protect it (dev only)
+destroy: $(ENV) ## `pulumi destroy` of STACK, refused in one line when its settings protect it (dev only)
 	@$(PY) -m tools.destroy $(STACK)
 
-leftovers: $(STAMP) ## after a destroy: what is still tagged for STACK's cluster, with the command removing each
+leftovers: $(ENV) ## after a destroy: what is still tagged for STACK's cluster, with the command removing each
 	@$(PY) -m tools.leftovers $(STACK)
 
 VERSION ?=
-state-versions: $(STAMP) ## the checkpoints of STACK in its state bucket (S3 versions): time, size, resources, who
+state-versions: $(ENV) ## the checkpoints of STACK in its state bucket (S3 versions): time, size, resources, who
 	@$(PY) -m tools.state versions $(STACK)
 
-state-restore: $(STAMP) ## make STACK's checkpoint VERSION current again (asks; YES=1 for scripts; deletes nothing)
+state-restore: $(ENV) ## make STACK's checkpoint VERSION current again (asks; YES=1 for scripts; deletes nothing)
 	@$(PY) -m tools.state restore $(STACK) $(VERSION) $(if $(YES),--yes)
 
-bench: $(STAMP) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
+bench: $(ENV) ## synth timings as ratios (floor, per stack, 2/25/100 APIs)
 	$(PY) -m tools.bench
 
-lint: $(STAMP) ## ruff (lint and format) and mypy over the program, tools, policy and tests; zizmor over .github/
+lint: $(ENV) ## ruff (lint and format) and mypy over the program, tools, policy and tests; zizmor over .github/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/zizmor --offline .github/
 
-test: $(STAMP) $(CHECKOV_STAMP) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
+test: $(ENV) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
 	$(PY) -m pytest -n auto
 
 ONLY ?=
-mutate: $(STAMP) $(CHECKOV_STAMP) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (about a minute each)
+mutate: $(ENV) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (about a minute each)
 	$(PY) -m tools.mutate $(if $(ONLY),--only $(ONLY))
 
-lock: $(STAMP) ## re-resolve the lock files from pyproject.toml
+lock: $(ENV) ## re-resolve the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile pyproject.toml -p 3.11 --quiet --no-header -o requirements.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -p 3.11 --quiet --no-header -o requirements-dev.txt
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -261,18 +258,13 @@ def test_a_replaced_provider_replaces_what_it_manages(fixture_graphs):
 
 
 @pytest.mark.slow
-def test_diff_against_a_git_ref_synthesizes_both_sides():
+def test_diff_against_a_git_ref_synthesizes_both_sides(capsys):
     # The bootstrap project: the smaller of the two, through the same code path (a base worktree synthesized
     # in a process of its own, the working tree in this one); --project keeps the other project out.
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.diff", "--base", "HEAD", "--stack", "dev", "--project", "bootstrap"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode in (0, 3), result.stderr
-    lines = result.stdout.strip().splitlines()
+    code = main(["--base", "HEAD", "--stack", "dev", "--project", "bootstrap"])
+    out, err = capsys.readouterr()
+    assert code in (0, 3), err
+    lines = out.strip().splitlines()
     assert lines[0] == "== bootstrap/dev: HEAD -> working tree"
     assert not any(line.startswith("== dev") for line in lines)
     assert lines[-2].endswith("unchanged") and " to create, " in lines[-2]

@@ -102,8 +102,8 @@ def test_extended_support_runs_on_past_the_end_of_standard_support(write_stack, 
     assert code == 0 and err == ""
 
 
-def test_the_upgrade_policy_passes_the_support_type_to_eks(write_stack):
-    assert one(synth_fixture("small"), EKS, "eks")["inputs"]["upgradePolicy"] == {"supportType": "STANDARD"}
+def test_the_upgrade_policy_passes_the_support_type_to_eks(fixture_graphs):
+    assert one(fixture_graphs["small"], EKS, "eks")["inputs"]["upgradePolicy"] == {"supportType": "STANDARD"}
     extended = synth_fixture("small", cluster={**CLUSTER, "supportType": "EXTENDED"})
     assert one(extended, EKS, "eks")["inputs"]["upgradePolicy"] == {"supportType": "EXTENDED"}
 
@@ -135,12 +135,11 @@ def graph_body(graph) -> dict:
 
 
 @pytest.fixture(scope="module")
-def upgrade():
+def upgrade(fixture_graphs):
     before = synth_fixture(
         "large", cluster={**fixture_config("large")["picturesocial:cluster"], "version": PREVIOUS}
     )
-    after = synth_fixture("large")
-    return before, after
+    return before, fixture_graphs["large"]
 
 
 def test_the_fixture_runs_the_current_version_and_the_previous_one_is_still_pinned(upgrade):

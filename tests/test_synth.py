@@ -196,20 +196,19 @@ def test_estimate_weights_a_toy_graph():
 
 
 @pytest.mark.slow
-def test_outside_the_virtualenv_a_tool_re_executes_itself_in_it(tmp_path):
-    """`python3 -m tools.synth` from a plain interpreter runs in .venv, or says in one line what to do."""
+def test_outside_the_virtualenv_a_tool_re_executes_itself_in_it():
+    """`python3 -m tools.synth` from a plain interpreter runs in .venv, or says in one line what to do. Its
+    --help shows where it ran: tools.synth imports the Pulumi SDK before parsing its arguments, and the plain
+    interpreter has no Pulumi SDK (asserted first), so a usage line means the re-execution happened."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     # The interpreter the virtualenv was made from.
     plain = sys._base_executable  # type: ignore[attr-defined]
+    assert subprocess.run([plain, "-c", "import pulumi"], capture_output=True).returncode != 0
     result = subprocess.run(
-        [plain, "-m", "tools.synth", "dev", "--project", "bootstrap", "--out", str(tmp_path / "out")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
+        [plain, "-m", "tools.synth", "--help"], cwd=ROOT, capture_output=True, text=True, env=env
     )
     if (ROOT / ".venv" / "bin" / "python").exists():
         assert result.returncode == 0, result.stderr
-        assert (tmp_path / "out" / "graph.json").exists()
+        assert result.stdout.startswith("usage: python -m tools.synth")
     else:  # pragma: no cover - the suite runs in .venv
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and "make venv" in result.stderr

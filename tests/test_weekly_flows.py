@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CACHE, clock, write_graph
 from ruamel.yaml import YAML
 
 from tools import ROOT
+from tools.offline import synthesize
 from tools.offline.stacks import discover
 from tools.snapshot import snapshot
 
@@ -72,15 +74,28 @@ def copy_of_repository(tmp_path: Path) -> Path:
     return copy
 
 
-def run(copy: Path, *args: str) -> subprocess.CompletedProcess:
-    # Only the live stacks are synthesized before the tests: the ones these runs need read nothing else.
+def run(copy: Path, *args: str, graphs: Path | None = None) -> subprocess.CompletedProcess:
+    """The suite's command in the copy. Only the live stacks are synthesized before the tests (the ones these
+    runs need read nothing else), or none with ``graphs``: a folder of graphs this process synthesized."""
+    seeded = {"PICTURESOCIAL_TEST_GRAPHS": str(graphs)} if graphs else {}
     return subprocess.run(
         [sys.executable, *args],
         cwd=copy,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(copy), "PICTURESOCIAL_PRESYNTH": "live"},
+        env={**os.environ, "PYTHONPATH": str(copy), "PICTURESOCIAL_PRESYNTH": "live", **seeded},
     )
+
+
+def synthesized_graphs(copy: Path, folder: Path) -> Path:
+    """The copy's live stacks synthesized here, as the suite's run before its tests would (conftest), and the
+    bootstrap's graphs of this run: the copy's bootstrap files are this repository's, unchanged by the
+    weekly changes. The run in the copy then starts with its tests instead of synthesizing again."""
+    for stack in discover(copy):
+        write_graph(synthesize(stack, root=copy, today=clock()), folder / "live" / f"{stack}.json")
+    if (CACHE / "bootstrap").is_dir():
+        shutil.copytree(CACHE / "bootstrap", folder / "bootstrap")
+    return folder
 
 
 def live_test_files(copy: Path) -> list[str]:
@@ -186,7 +201,10 @@ def test_the_weekly_changes_keep_the_suite_green_after_make_snapshot(tmp_path, c
         wrote = capsys.readouterr().out.splitlines()
         assert wrote == [f"wrote tests/snapshots/{stack}.yaml" for stack in stale], change.__name__
     live = live_test_files(copy)
-    result = run(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "live and not slow", *live)
+    graphs = synthesized_graphs(copy, tmp_path / "graphs")
+    result = run(
+        copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "live and not slow", *live, graphs=graphs
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
 
