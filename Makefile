@@ -117,8 +117,10 @@ lint: $(ENV) ## ruff (lint and format) and mypy over the program, tools, policy 
 	$(VENV)/bin/mypy
 	$(VENV)/bin/zizmor --offline .github/
 
+# worksteal: a core that runs out of tests takes queued ones from the other, instead of idling while the other
+# works through the slow tests at the head of the collection (measured: 61 s against 67 s with the default).
 test: $(ENV) ## the whole test suite, offline, on every core (stops first on a stack that does not synthesize)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 ONLY ?=
 mutate: $(ENV) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (about a minute each)

@@ -148,8 +148,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first (stable otherwise): xdist hands tests out in this order, so the longest ones start
-    on every core at once instead of queuing at the end of one."""
+    """The slow tests first (stable otherwise): they start at once, and `make test`'s work stealing
+    (--dist worksteal) moves the fast ones queued behind them to the other core, instead of a slow test
+    starting last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
