@@ -120,21 +120,29 @@ def pytest_configure(config: pytest.Config) -> None:
         for stack in discover(root)
     ]
     _stop_on(jobs, [_settings_errors(project, stack) for project, stack in jobs])
-    # The first stack here: its synth imports the providers' modules it uses and fills the SDK's type caches
-    # (~2 s, more than a synth itself), which the forked processes then share instead of each paying again.
-    # The others on every core; the errors are reported in stack order.
-    if not jobs:
-        return
-    first, rest = jobs[0], jobs[1:]
-    _stop_on([first], [_presynth(*first)])
-    workers = min(len(rest), os.cpu_count() or 1)
-    if workers > 1:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_presynth, *zip(*rest, strict=True)))
-    else:
-        results = [_presynth(project, stack) for project, stack in rest]
-    _stop_on(rest, results)
+    # The first platform stack here: its synth imports the providers' modules it uses and fills the SDK's type
+    # caches (~2 s, more than a synth itself), which processes forked afterwards share instead of each paying
+    # again. Meanwhile one process forked before it synthesizes the bootstrap's stacks (other modules, small
+    # programs); then the other platform stacks on every core. Errors are reported in stack order.
+    platform = [job for job in jobs if job[0] != "bootstrap"]
+    bootstrap = [job for job in jobs if job[0] == "bootstrap"]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as aside:
+        early = aside.submit(_presynth_all, bootstrap)  # forks now, before the warm-up below
+        results = dict(zip(platform[:1], [_presynth(*platform[0])] if platform else [], strict=True))
+        rest = platform[1:] if not any(results.values()) else []
+        workers = min(len(rest), os.cpu_count() or 1)
+        if workers > 1:
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+                results.update(zip(rest, pool.map(_presynth, *zip(*rest, strict=True)), strict=True))
+        else:
+            results.update({job: _presynth(*job) for job in rest})
+        results.update(zip(bootstrap, early.result(), strict=True))
+    _stop_on([job for job in jobs if job in results], [results[job] for job in jobs if job in results])
+
+
+def _presynth_all(jobs: list[tuple[str, str]]) -> list[list[str]]:
+    return [_presynth(project, stack) for project, stack in jobs]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
