@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from kubernetes.utils.quantity import parse_quantity
 from pydantic import Field, field_validator, model_validator
 
 from settings.base import Model, Name, matching
 from settings.errors import rule, rules
+from settings.quantity import parse_quantity
 
 
 def quantity(value: str, kind: str, example: str) -> Decimal:

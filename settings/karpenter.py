@@ -12,7 +12,6 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from kubernetes.utils.quantity import parse_quantity
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from settings.base import LABEL_KEY, LABEL_VALUE, Model, matching
 from settings.errors import rule
+from settings.quantity import parse_quantity
 
 # Karpenter's own (the controller and both charts), with the Kubernetes versions it supports: the stack's
 # `version` must support the cluster's. Source: karpenter.sh v1.15 "Compatibility" matrix
