@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from tools import ROOT
-from tools.offline import SynthError, synthesize
+from tools.offline import Graph, SynthError, synthesize
 from tools.offline.stacks import PROJECTS, discover
 
 
@@ -38,21 +38,26 @@ def path_of(stack: str, repository: Path = ROOT, folder: str = "") -> Path:
     return repository / "tests" / "snapshots" / folder / f"{stack}.yaml"
 
 
-def snapshot(repository: Path = ROOT, check: bool = False) -> int:
+def snapshot(
+    repository: Path = ROOT, check: bool = False, keep: dict[tuple[str, str], Graph] | None = None
+) -> int:
     """Writes (or with ``check`` only compares) the snapshot of every stack of every project; the exit
-    code."""
+    code. ``keep`` receives each graph, keyed by (project folder, stack), for a caller that needs them too."""
     stale, orphans = [], []
     for folder in PROJECTS.values():
         project_dir = repository / folder
         stacks = discover(project_dir)
         for stack in stacks:
             try:
-                text = render(synthesize(stack, root=project_dir).body())
+                graph = synthesize(stack, root=project_dir)
+                text = render(graph.body())
             except SynthError as exc:
                 where = f" ({folder}/)" if folder else ""
                 for line in str(exc).splitlines():
                     print(f"error: {line}{where}", file=sys.stderr)
                 return 2
+            if keep is not None:
+                keep[(folder, stack)] = graph
             path = path_of(stack, repository, folder)
             if path.exists() and path.read_text() == text:
                 continue
