@@ -605,19 +605,75 @@ def test_zizmor_finds_nothing_in_any_workflow_or_action():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_deploy_job_takes_its_region_from_the_stack_file(tmp_path):
-    # Written out: a stack file in another region, read by the workflow's own step.
+REGION_OF_THE_STACK = "${{ steps.stack.outputs.region }}"
+STACK_REGION_ACTION = "./.github/actions/stack-region"
+STACK_FILE = r".*Pulumi\.\$\{\{ [a-z.]+ \}\}\.yaml"  # Pulumi.${{ matrix.stack }}.yaml and the like
+
+
+def region_problems(workflow: dict) -> list[str]:
+    """Every job that takes AWS credentials takes them in its stack's region: the stack file's aws:region,
+    read by the stack-region action in an earlier step, never a region written in the workflow."""
+    problems = []
+    for name, job in workflow["jobs"].items():
+        steps = job.get("steps") or []
+        for index, step in enumerate(steps):
+            if "configure-aws-credentials" not in step.get("uses", ""):
+                continue
+            region = (step.get("with") or {}).get("aws-region")
+            if region != REGION_OF_THE_STACK:
+                problems.append(f"{name}: aws-region {region!r} is not the stack file's")
+            reads = [
+                s
+                for s in steps[:index]
+                if s.get("id") == "stack"
+                and s.get("uses", "").split(" ")[0] == STACK_REGION_ACTION
+                and re.fullmatch(
+                    r".*Pulumi\.\$\{\{ [a-z.]+ \}\}\.yaml", (s.get("with") or {}).get("stack-file", "")
+                )
+            ]
+            if not reads:
+                problems.append(f"{name}: no earlier step reads the region from the stack file")
+    return problems
+
+
+def test_every_job_with_aws_credentials_takes_the_stack_files_region():
+    checked = 0
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        assert region_problems(workflow) == [], path.name
+        checked += sum(
+            "configure-aws-credentials" in s.get("uses", "")
+            for job in workflow["jobs"].values()
+            for s in job.get("steps") or []
+        )
+    assert checked >= 3  # preview, drift, pulumi up at least
+
+
+def test_a_job_with_a_written_region_or_without_the_stack_files_is_named():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    written = copy.deepcopy(workflow)
+    credentials = next(s for s in written["jobs"]["preview"]["steps"] if "configure-aws" in s.get("uses", ""))
+    credentials["with"]["aws-region"] = "us-east-1"
+    assert region_problems(written) == ["preview: aws-region 'us-east-1' is not the stack file's"]
+    unread = copy.deepcopy(workflow)
+    unread["jobs"]["preview"]["steps"] = [
+        s for s in unread["jobs"]["preview"]["steps"] if s.get("id") != "stack"
+    ]
+    assert region_problems(unread) == ["preview: no earlier step reads the region from the stack file"]
+
+
+def test_the_stack_region_action_reads_the_stack_files_region(tmp_path):
+    # Written out: a stack file in another region, read by the action's own step.
     (tmp_path / "Pulumi.elsewhere.yaml").write_text("config:\n  aws:region: eu-west-1\n")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    job = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi-up.yml").read_text())["jobs"]["up"]
-    step = next(s for s in job["steps"] if s.get("id") == "stack")
-    credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-    assert credentials["with"]["aws-region"] == "${{ steps.stack.outputs.region }}"
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "stack-region" / "action.yml").read_text())
+    (step,) = action["runs"]["steps"]
+    assert action["outputs"]["region"]["value"] == "${{ steps.read.outputs.region }}" and step["id"] == "read"
     output = tmp_path / "output"
     result = subprocess.run(
         ["bash", "-e", "-c", step["run"]],
         cwd=tmp_path,
-        env={**os.environ, "STACK": "elsewhere", "GITHUB_OUTPUT": str(output)},
+        env={**os.environ, "STACK_FILE": "Pulumi.elsewhere.yaml", "GITHUB_OUTPUT": str(output)},
         capture_output=True,
         text=True,
     )
