@@ -9,6 +9,7 @@ file alone, under a name of its own; the code that runs is the client's, unchang
 from __future__ import annotations
 
 import importlib.util
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,17 @@ def _load_client_module() -> Any:
 _client = _load_client_module()
 
 
+# The quantity grammar of the Kubernetes API (apimachinery resource.Quantity; Kubernetes docs, "Quantity"):
+# a number with an optional binary-SI, decimal-SI or exponent suffix. The client's parser hands the number to
+# Python's Decimal, which also reads `inf`, `NaN` and `1_0`, none of which the API server accepts: the text is
+# held to the grammar first. No sign either: every quantity here is an amount of a resource (requests, limits,
+# a pool's limits), which Kubernetes requires to be zero or more.
+_GRAMMAR = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?")
+
+
 def parse_quantity(quantity: Any) -> Decimal:
-    """`kubernetes.utils.quantity.parse_quantity`: a Decimal, ValueError for what Kubernetes refuses."""
+    """`kubernetes.utils.quantity.parse_quantity` of what the API server's grammar accepts: a Decimal;
+    ValueError for anything else."""
+    if not _GRAMMAR.fullmatch(str(quantity)):
+        raise ValueError(f"{quantity!r} is not a Kubernetes quantity")
     return _client.parse_quantity(quantity)

@@ -38,6 +38,27 @@ CATALOG_CASES = [
         edit("apis.photos.resources.requests", {"cpu": "250m", "memory": "256m"}),
         'apis.photos.resources.requests.memory: "256m" is less than one byte',
     ),
+    # What Python's Decimal reads and the API server's quantity grammar does not.
+    (
+        "cpu-infinite",
+        edit("apis.photos.resources.limits", {"cpu": "inf", "memory": "512Mi"}),
+        'apis.photos.resources.limits.cpu: "inf" is not a Kubernetes CPU quantity',
+    ),
+    (
+        "memory-not-a-number",
+        edit("apis.photos.resources.requests", {"cpu": "250m", "memory": "NaN"}),
+        'apis.photos.resources.requests.memory: "NaN" is not a Kubernetes memory quantity',
+    ),
+    (
+        "cpu-negative",
+        edit("apis.photos.resources.requests", {"cpu": "-1", "memory": "256Mi"}),
+        'apis.photos.resources.requests.cpu: "-1" is not a Kubernetes CPU quantity',
+    ),
+    (
+        "cpu-with-a-digit-separator",
+        edit("apis.photos.resources.requests", {"cpu": "1_0", "memory": "256Mi"}),
+        'apis.photos.resources.requests.cpu: "1_0" is not a Kubernetes CPU quantity',
+    ),
     (
         "cpu-typo",
         edit("apis.photos.resources.limits", {"cpu": "250mm", "memory": "512Mi"}),

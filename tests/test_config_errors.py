@@ -230,6 +230,18 @@ CASES = [
         "grow without end",
     ),
     (
+        "karpenter-limit-infinite",
+        pool(limits={"cpu": "inf", "memory": "32Gi"}),
+        'Pulumi.small.yaml: picturesocial:karpenter.nodePools.default.limits.cpu: "inf" is not a Kubernetes quantity such '
+        "as 100 or 400Gi",
+    ),
+    (
+        "karpenter-limit-lowercase-binary-suffix",
+        pool(limits={"cpu": "16", "memory": "500mi"}),
+        'Pulumi.small.yaml: picturesocial:karpenter.nodePools.default.limits.memory: "500mi" is not a Kubernetes quantity '
+        "such as 100 or 400Gi",
+    ),
+    (
         "karpenter-pool-without-limits",
         pool(limits=None),
         "Pulumi.small.yaml: picturesocial:karpenter.nodePools.default.limits: ",

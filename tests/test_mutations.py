@@ -164,3 +164,12 @@ def test_mutate_check_names_the_key_of_a_malformed_entry(tmp_path):
     result = mutate_check(listed)
     assert result.returncode == 2
     assert result.stderr == f"error: {listed}: [0].find: Field required\n"
+
+
+def test_mutate_check_says_in_one_line_where_a_mutations_file_is_not_yaml(tmp_path):
+    listed = tmp_path / "mutations.yaml"
+    listed.write_text("- id: x\n  find: [unclosed\n")
+    result = mutate_check(listed)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {listed}: not valid YAML: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and "(line " in result.stderr

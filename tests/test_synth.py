@@ -212,3 +212,16 @@ def test_outside_the_virtualenv_a_tool_re_executes_itself_in_it():
         assert result.stdout.startswith("usage: python -m tools.synth")
     else:  # pragma: no cover - the suite runs in .venv
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and "make venv" in result.stderr
+
+
+def test_an_offline_run_leaves_the_sdks_stack_walk_as_it_found_it():
+    """The synth skips the SDK's stack walk for source positions during its run only (tools/offline/engine.py):
+    after a run that succeeds and after one that fails, the process's SDK is the SDK again."""
+    from pulumi.runtime import resource
+
+    walk = resource._get_stack_trace
+    synthesize("dev", root=ROOT / "bootstrap")
+    assert resource._get_stack_trace is walk
+    with pytest.raises(SynthError):
+        synthesize("small", root=FIXTURE, config_overrides={"picturesocial:network": {"cidr": "not a cidr"}})
+    assert resource._get_stack_trace is walk

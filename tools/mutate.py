@@ -112,7 +112,15 @@ class Mutation(BaseModel):
 
 
 def load(path: Path = MUTATIONS) -> list[Mutation]:
-    raw = yaml.safe_load(path.read_text())
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise MutationError(f"{path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise MutationError(f"{path}: not valid YAML: {problem}{where}") from None
     if not isinstance(raw, list):
         raise MutationError(f"{path}: expected a list of mutations")
     mutations = []
