@@ -200,6 +200,17 @@ def fixture_graph(request, fixture_graphs) -> Graph:
     return fixture_graphs[request.param]
 
 
+def offline_aws(mp: pytest.MonkeyPatch) -> None:
+    """An AWS environment of test credentials and nothing of the host's, for moto: every AWS_ variable but the
+    CA bundle dropped, no profile, config or credentials file read."""
+    for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_CA_BUNDLE"]:
+        mp.delenv(key)
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
 def fixture_config(stack: str) -> dict[str, Any]:
     return yaml.safe_load((FIXTURE / f"Pulumi.{stack}.yaml").read_text())["config"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from conftest import FIXTURE
+from conftest import FIXTURE, offline_aws
 from moto import mock_aws
 
 from tools import leftovers as leftovers_tool
@@ -100,12 +100,7 @@ def plant(cluster: str, suffix: str) -> dict[str, str]:
 def account():
     """One moto account for the module: leftovers of the small cluster and of another one in us-east-1."""
     with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_CONFIG_FILE", "/nonexistent")
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        offline_aws(mp)
         mp.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
         mp.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         with mock_aws():

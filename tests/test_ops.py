@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from conftest import FIXTURE, fixture_config
+from conftest import FIXTURE, fixture_config, offline_aws
 from moto import mock_aws
 
 from tools import preflight as preflight_tool
@@ -68,13 +68,8 @@ def settings_of(config_file=None):
 
 @pytest.fixture
 def cloud(monkeypatch, tmp_path, fixture_graphs):
-    for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_CA_BUNDLE"]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    offline_aws(monkeypatch)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
     # moto fills every new EC2 backend with its catalogue of public AMIs: most of a test's time, and nothing
     # here reads an AMI.

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import boto3
 import pytest
-from conftest import FIXTURE
+from conftest import FIXTURE, offline_aws
 from moto import mock_aws
 
 from tools import state as state_tool
@@ -31,12 +31,8 @@ def bucket():
     """Three checkpoints (3, 5 and 4 resources) a minute apart, the last one current, and the history record
     of the second, written a moment after it."""
     with pytest.MonkeyPatch.context() as mp:
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "PULUMI_BACKEND_URL"):
-            mp.delenv(key, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_CONFIG_FILE", "/nonexistent")
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        offline_aws(mp)
+        mp.delenv("PULUMI_BACKEND_URL", raising=False)
         # moto's S3 times, like S3's, are to the second: a clock of our own puts the checkpoints a minute
         # apart, as updates are, without the test waiting.
         clock = [datetime(2026, 12, 1, 9, 0)]  # naive UTC, as moto keeps it
