@@ -99,35 +99,45 @@ def compute(aws: Aws, tagged, region: str) -> Iterator[Leftover]:
                 yield Leftover(
                     "instance", iid, f"aws ec2 terminate-instances --instance-ids {iid} --region {region}"
                 )
-    for template in _pages(ec2, "describe_launch_templates", "LaunchTemplates"):
-        if tagged(_tags(template.get("Tags"))):
-            tid = template["LaunchTemplateId"]
-            name = f"{tid} ({template['LaunchTemplateName']})"
-            yield Leftover(
-                "launch template",
-                name,
-                f"aws ec2 delete-launch-template --launch-template-id {tid} --region {region}",
-            )
-    for interface in _pages(ec2, "describe_network_interfaces", "NetworkInterfaces"):
-        if tagged(_tags(interface.get("TagSet"))):
-            eni = interface["NetworkInterfaceId"]
-            yield Leftover(
-                "network interface",
-                f"{eni} ({interface.get('Status', '?')})",
-                f"aws ec2 delete-network-interface --network-interface-id {eni} --region {region}",
-            )
-    for group in _pages(ec2, "describe_security_groups", "SecurityGroups"):
-        if tagged(_tags(group.get("Tags"))):
-            sid = group["GroupId"]
-            yield Leftover(
-                "security group",
-                f"{sid} ({group['GroupName']})",
-                f"aws ec2 delete-security-group --group-id {sid} --region {region}",
-            )
-    for volume in _pages(ec2, "describe_volumes", "Volumes"):
-        if tagged(_tags(volume.get("Tags"))):
-            vid = volume["VolumeId"]
-            yield Leftover("EBS volume", vid, f"aws ec2 delete-volume --volume-id {vid} --region {region}")
+    for kind, operation, key, tag_key, id_key, name_key, delete in _EC2_OBJECTS:
+        for item in _pages(ec2, operation, key):
+            if tagged(_tags(item.get(tag_key))):
+                shown = f"{item[id_key]} ({item.get(name_key, '?')})" if name_key else item[id_key]
+                yield Leftover(kind, shown, f"aws ec2 {delete} {item[id_key]} --region {region}")
+
+
+# The EC2 objects a controller creates and tags for the cluster, besides instances: (kind, Describe*
+# operation, its result key, its tags key, the id, a name to show next to it, the CLI command deleting one).
+_EC2_OBJECTS = (
+    (
+        "launch template",
+        "describe_launch_templates",
+        "LaunchTemplates",
+        "Tags",
+        "LaunchTemplateId",
+        "LaunchTemplateName",
+        "delete-launch-template --launch-template-id",
+    ),
+    (
+        "network interface",
+        "describe_network_interfaces",
+        "NetworkInterfaces",
+        "TagSet",
+        "NetworkInterfaceId",
+        "Status",
+        "delete-network-interface --network-interface-id",
+    ),
+    (
+        "security group",
+        "describe_security_groups",
+        "SecurityGroups",
+        "Tags",
+        "GroupId",
+        "GroupName",
+        "delete-security-group --group-id",
+    ),
+    ("EBS volume", "describe_volumes", "Volumes", "Tags", "VolumeId", None, "delete-volume --volume-id"),
+)
 
 
 def instance_profiles(aws: Aws, tagged) -> Iterator[Leftover]:
