@@ -123,7 +123,7 @@ test: $(ENV) ## the whole test suite, offline, on every core (stops first on a s
 	$(PY) -m pytest -n auto --dist worksteal
 
 ONLY ?=
-mutate: $(ENV) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (about a minute each)
+mutate: $(ENV) ## do the gates catch tools/data/mutations.yaml? ONLY='id ...' (20-60 s each, one per core)
 	$(PY) -m tools.mutate $(if $(ONLY),--only $(ONLY))
 
 lock: $(ENV) ## re-resolve the lock files from pyproject.toml

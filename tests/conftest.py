@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import gc
-import json
 import multiprocessing
 import os
 import shutil
@@ -61,12 +60,6 @@ def _cache_file(project: str, stack: str, cache: Path | None = None) -> Path:
     return (cache or CACHE) / project / f"{stack}.json"
 
 
-def write_graph(graph: Graph, path: Path) -> None:
-    """One stack's graph as the workers load it (_load): the body, its config and the fake cloud's values."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**graph.body(), "config": graph.config, "fakes": sorted(graph.fakes)}))
-
-
 def _presynth(project: str, stack: str) -> list[str]:
     """Synthesizes one stack into the cache; its error lines, or none."""
     root = PROJECTS[project]
@@ -75,7 +68,7 @@ def _presynth(project: str, stack: str) -> list[str]:
     except SynthError as exc:
         where = "" if project == "live" else f" ({root.relative_to(ROOT)})"
         return [f"error: {line}{where}" for line in str(exc).splitlines()]
-    write_graph(graph, _cache_file(project, stack))
+    graph.save(_cache_file(project, stack))
     return []
 
 
@@ -155,26 +148,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow-last",
+        action="store_true",
+        help="the tests marked slow after the others (`make mutate`'s runs, which stop at a first failure)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slow tests first (stable otherwise): they start at once, and `make test`'s work stealing
     (--dist worksteal) moves the fast ones queued behind them to the other core, instead of a slow test
-    starting last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    starting last. With --slow-last the other way round: a run that stops at its first failure (-x) reaches
+    the many fast checks first."""
+    slow_last = config.getoption("--slow-last")
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None) != slow_last)
 
 
 def _load(project: str, stack: str) -> Graph:
     path = _cache_file(project, stack)
     if not path.exists():  # run without the controller's hook (e.g. `pytest -p no:...`): synthesize here
         return synthesize(stack, root=PROJECTS[project], today=clock() if project != "fixture" else None)
-    body = json.loads(path.read_text())
-    return Graph(
-        body["project"],
-        body["stack"],
-        body["resources"],
-        body["outputs"],
-        config=body["config"],
-        fakes=set(body["fakes"]),
-    )
+    return Graph.read(path)
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,12 @@ import traceback
 from pathlib import Path
 
 import pytest
-from conftest import write_graph
 from ruamel.yaml import YAML
 
 from tools import ROOT
 from tools.offline import Graph
 from tools.offline.stacks import discover
-from tools.snapshot import snapshot
+from tools.snapshot import save_graphs, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -128,16 +127,6 @@ def pytest_in_a_fork(copy: Path, args: list[str], graphs: Path) -> tuple[int, st
     return os.waitstatus_to_exitcode(status), output.read_text()
 
 
-def graphs_of(synthesized: dict[tuple[str, str], Graph], folder: Path) -> Path:
-    """The copy's graphs where the suite's run would write them before its tests (conftest): the ones
-    `make snapshot`'s step just synthesized from the same files (a graph does not depend on the day; only
-    the support check's warning does). The run in the copy then starts with its tests instead of
-    synthesizing every stack again."""
-    for (project_folder, stack), graph in synthesized.items():
-        write_graph(graph, folder / ("bootstrap" if project_folder else "live") / f"{stack}.json")
-    return folder
-
-
 def live_test_files(copy: Path) -> list[str]:
     """The test files holding tests marked `live` (what reads the live files): the run collects only them."""
     return sorted(
@@ -242,7 +231,7 @@ def test_the_weekly_changes_keep_the_suite_green_after_make_snapshot(tmp_path, c
     every_stack += [("bootstrap", stack) for stack in discover(copy / "bootstrap")]
     assert sorted(synthesized) == sorted(every_stack)
     live = live_test_files(copy)
-    graphs = graphs_of(synthesized, tmp_path / "graphs")
+    graphs = save_graphs(synthesized, tmp_path / "graphs")
     arguments = [
         "-q",
         "-p",

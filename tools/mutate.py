@@ -1,20 +1,26 @@
 """Do the gates catch the regressions they exist for? Applies each mutation of tools/data/mutations.yaml.
 
-    python -m tools.mutate [--only ID ...] [--check]
+    python -m tools.mutate [--only ID ...] [--check] [--jobs N]
 
 Per mutation, in a temporary copy of the working tree (sharing the project's virtualenvs): apply the one
-change, regenerate the snapshots as a hurried developer would (`make snapshot`), run the whole suite, and
-print what caught it: the settings layer (the program refuses to synthesize) or the tests and policies that
-failed. A failure of tests/test_snapshots.py alone does not count: it only says "regenerate me".
+change, regenerate the snapshots as a hurried developer would (`make snapshot`), run the suite and print what
+caught it: the settings layer (the program refuses to synthesize) or the first test or policy that failed.
+A failure of tests/test_snapshots.py does not count (it only says "regenerate me"), so that file is not run.
+
+The suite runs in one process seeded with the graphs the snapshot step just synthesized (nothing is
+synthesized twice), stops at its first failure (-x: one failure is a catch) and runs the slow tests last
+(--slow-last); a mutation that survives has run every test. --jobs mutations run at once (default: one per
+core), each in its own copy.
 
 Exit 0 when every mutation is caught, 1 when one survived (named in the report), 2 when a mutation no
-longer applies (its anchor moved; --check runs only that part, in a second). Not part of `make test`: one
-mutation costs a synth and a suite run, about a minute here.
+longer applies (its anchor moved; --check runs only that part, in a second). Not part of `make test`: a
+mutation costs a synth of every stack and a suite run, 20-60 s here.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -32,6 +38,8 @@ from tools import ROOT
 
 MUTATIONS = ROOT / "tools" / "data" / "mutations.yaml"
 SNAPSHOT_TESTS = "tests/test_snapshots.py"
+# Where the snapshot step saves its graphs, for the suite's run to load (tests/conftest.py).
+SEEDED_GRAPHS = "PICTURESOCIAL_TEST_GRAPHS"
 # Checks that each mutation still applies to the unmutated tree: in a mutated copy it fails by construction,
 # so it is left out of the run rather than credited with a catch.
 MUTATION_TESTS = "tests/test_mutations.py"
@@ -200,14 +208,15 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else "(no output)"
 
 
-def run_one(mutation: Mutation, source: Path = ROOT, workers: str = "auto") -> Outcome:
+def run_one(mutation: Mutation, source: Path = ROOT) -> Outcome:
     started = time.monotonic()
     python = str(source / ".venv" / "bin" / "python")
-    env = {**os.environ, "CI": "true", "PYTHONDONTWRITEBYTECODE": "1"}
     with tempfile.TemporaryDirectory(prefix=f"mutate-{mutation.id}-") as tmp:
         copy = Path(tmp) / "repo"
+        graphs = Path(tmp) / "graphs"
         copy_project(source, copy)
         apply_to(copy, mutation)
+        env = {**os.environ, "CI": "true", "PYTHONDONTWRITEBYTECODE": "1", SEEDED_GRAPHS: str(graphs)}
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -220,15 +229,16 @@ def run_one(mutation: Mutation, source: Path = ROOT, workers: str = "auto") -> O
                 timeout=TIMEOUT_SECONDS,
             )
 
-        snapshot = run("-m", "tools.snapshot")
+        snapshot = run("-m", "tools.snapshot", "--graphs", str(graphs))
         if snapshot.returncode != 0:
             reason = _last_line(snapshot.stderr or snapshot.stdout)
             return Outcome(
                 mutation, "settings", [f"make snapshot refused: {reason}"], time.monotonic() - started
             )
         suite = run(
-            "-m", "pytest", "-q", "-n", workers, "-p", "no:cacheprovider", "-rfE", "--no-header",
-            "--ignore", MUTATION_TESTS,
+            "-m", "pytest", "-q", "-x", "--slow-last", "-p", "no:xdist", "-p", "no:cacheprovider", "-rfE",
+            "--no-header", "--basetemp", str(Path(tmp) / "pytest"),
+            "--ignore", MUTATION_TESTS, "--ignore", SNAPSHOT_TESTS,
         )  # fmt: skip
         caught = catchers(suite.stdout)
         if suite.returncode == 0 or (suite.returncode == 1 and not caught):
@@ -264,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mutations", type=Path, default=MUTATIONS, help="the list (default tools/data/mutations.yaml)"
     )
-    parser.add_argument("--workers", default="auto", help="pytest-xdist workers per suite run (default auto)")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="mutations run at once (default: one per core)"
+    )
     args = parser.parse_args(argv)
     try:
         mutations = load(args.mutations)
@@ -281,10 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(chosen)} mutations apply")
         return 0
     outcomes = []
-    for index, mutation in enumerate(chosen, 1):
-        outcome = run_one(mutation, workers=args.workers)
-        report(outcome, index, len(chosen))
-        outcomes.append(outcome)
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:  # each job is a subprocess
+        for index, outcome in enumerate(pool.map(run_one, chosen), 1):  # reported in the list's order
+            report(outcome, index, len(chosen))
+            outcomes.append(outcome)
     survived = [o.mutation.id for o in outcomes if not o.caught]
     caught = len(outcomes) - len(survived)
     print(

@@ -1,10 +1,12 @@
 """Rewrites the committed desired state of every stack: tests/snapshots/<stack>.yaml.
 
-    python -m tools.snapshot [--check]
+    python -m tools.snapshot [--check] [--graphs DIR]
 
 One process synthesizes every stack (tools/offline/stacks.py). YAML, in the component-tree order of the graph:
 an added API is one block of inserted lines in `git diff`, no neighbouring line changes. With --check nothing
-is written; exit 1 lists the stale files (the test suite does the same comparison, with the diff).
+is written; exit 1 lists the stale files (the test suite does the same comparison, with the diff). With
+--graphs, each stack's graph is also saved where a test run seeded with DIR (PICTURESOCIAL_TEST_GRAPHS) loads
+it instead of synthesizing the stack again (`make mutate`'s runs).
 """
 
 from __future__ import annotations
@@ -77,10 +79,24 @@ def snapshot(
     return 1 if check and (stale or orphans) else 0
 
 
+def save_graphs(graphs: dict[tuple[str, str], Graph], folder: Path) -> Path:
+    """``snapshot``'s graphs (its ``keep``) saved where the test suite's run looks for them (conftest):
+    live/<stack>.json for the platform, bootstrap/<stack>.json for the bootstrap project; the folder."""
+    for (project_folder, stack), graph in graphs.items():
+        graph.save(folder / (project_folder or "live") / f"{stack}.json")
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.snapshot", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale snapshots (exit 1)")
-    return snapshot(ROOT, parser.parse_args(argv).check)
+    parser.add_argument("--graphs", type=Path, metavar="DIR", help="also save every stack's graph under DIR")
+    args = parser.parse_args(argv)
+    graphs: dict[tuple[str, str], Graph] = {}
+    code = snapshot(ROOT, args.check, keep=graphs)
+    if args.graphs is not None and code != 2:
+        save_graphs(graphs, args.graphs)
+    return code
 
 
 if __name__ == "__main__":

@@ -199,6 +199,24 @@ class Graph:
     def to_json(self) -> str:
         return json.dumps(self.body(), indent=2, sort_keys=True) + "\n"
 
+    def save(self, path: Path) -> None:
+        """The graph with its config and the fake cloud's values, as ``read`` takes it back: what a test run
+        loads instead of synthesizing (tests/conftest.py, PICTURESOCIAL_TEST_GRAPHS)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**self.body(), "config": self.config, "fakes": sorted(self.fakes)}))
+
+    @classmethod
+    def read(cls, path: Path) -> Graph:
+        saved = json.loads(path.read_text())
+        return cls(
+            saved["project"],
+            saved["stack"],
+            saved["resources"],
+            saved["outputs"],
+            config=saved["config"],
+            fakes=set(saved["fakes"]),
+        )
+
     def of_type(self, typ: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == typ]
 
