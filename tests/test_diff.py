@@ -32,9 +32,10 @@ def test_bumping_one_tag_changes_that_deployment_and_the_tags_its_registry_keeps
     apis = fixture_config("large")["picturesocial:apis"]
     apis["greeter"] = {**apis["greeter"], "tag": "2.0.1"}
     changes = changes_of(fixture_graphs, "large", apis=apis)
-    # The image, and the registry's lifecycle policy: it now keeps 2.0.1 instead of 2.0.0 from expiring.
+    # The image, and the registry's lifecycle policy: it now keeps 2.0.1 instead of 2.0.0 from expiring. The
+    # provider has no update for a lifecycle policy (`policy` is ForceNew): a replacement, deleted first.
     assert kinds(changes) == [
-        ("update", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "greeter"),
+        ("replace", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "greeter"),
         ("update", "kubernetes:apps/v1:Deployment", "greeter"),
     ]
     change = next(c for c in changes if c.type == "kubernetes:apps/v1:Deployment")
@@ -289,7 +290,7 @@ STATEFUL = [
 FORCING = {
     "aws:ec2/vpc:Vpc": "cidrBlock",
     "eks:index:Cluster": "name",
-    "aws:kms/key:Key": "keySpec",
+    "aws:kms/key:Key": "customerMasterKeySpec",
     "aws:ecr/repository:Repository": "name",
     "aws:s3/bucket:Bucket": "bucket",
     "aws:dynamodb/table:Table": "hashKey",
