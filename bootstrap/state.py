@@ -95,6 +95,8 @@ class StateBackend(pulumi.ComponentResource):
                     ),
                 )
             ],
-            opts=child,
+            # The bucket's one lifecycle configuration (its id is the bucket's name): a replacement deletes
+            # the old one first (tools/data/replacement_inputs.yaml, singleton).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.register_outputs({"bucket": self.bucket.id})

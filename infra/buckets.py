@@ -19,7 +19,10 @@ def private_bucket(
 ) -> aws.s3.Bucket:
     """``kms_key_arn``: the bucket's own key; without it, S3's AWS-managed key. A protected bucket is never
     emptied by a destroy (no force_destroy)."""
-    child = pulumi.ResourceOptions(parent=parent)
+    # Each setting below is the bucket's one of its kind (its id is the bucket's name): a replacement created
+    # before the old one is deleted would be deleted with it (versioning suspended, encryption or the
+    # policy removed), so a replacement deletes first (tools/data/replacement_inputs.yaml, singleton).
+    child = pulumi.ResourceOptions(parent=parent, delete_before_replace=True)
     bucket = aws.s3.Bucket(
         name,
         bucket=bucket_name,

@@ -120,7 +120,9 @@ class Karpenter(pulumi.ComponentResource):
                     deny_insecure_transport("sqs", arn),
                 )
             ),
-            opts=child,
+            # The queue's one policy (its id is the queue's URL): a replacement deletes the old one first,
+            # or deleting the old one afterwards would remove the new (tools/data/replacement_inputs.yaml).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         interruption_rules: list[pulumi.Resource] = []
         for key, pattern in INTERRUPTION_EVENTS.items():

@@ -401,7 +401,9 @@ class Alarms(pulumi.ComponentResource):
                     }
                 )
             ),
-            opts=child,
+            # The topic's one policy (its id is the topic's ARN): a replacement deletes the old one first,
+            # or deleting the old one afterwards would remove the new (tools/data/replacement_inputs.yaml).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         for address in settings.alarm_emails:
             # Keyed by the address: removing one never re-creates the others' (confirmed) subscriptions.

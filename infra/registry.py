@@ -138,7 +138,8 @@ class Registry(pulumi.ComponentResource):
                 policy=destination_registry_policy(
                     source.account_id, source.repository_prefix, environment.account_id, environment.region
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                # The registry's one policy (its id is the account's registry): a replacement deletes first.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         if settings.replicate_to:
             self.replication = aws.ecr.ReplicationConfiguration(
@@ -164,7 +165,8 @@ class Registry(pulumi.ComponentResource):
                         )
                     ]
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                # The registry's one replication configuration: a replacement deletes first.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         pulled = self.replicas or self.repositories
         self.repository_urls = {api: repo.repository_url for api, repo in pulled.items()}
@@ -194,6 +196,10 @@ class Registry(pulumi.ComponentResource):
             logical,
             repository=repository.name,
             policy=lifecycle_policy(settings, tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Every change of the policy text (each tag bump: the deployed tags are kept) replaces it
+            # (terraform-provider-aws: `policy` is ForceNew, there is no update), and the repository has one
+            # policy, whose id is the repository's name: created before the old one is deleted, the new
+            # policy would be deleted with it and the repository left without one. So: delete first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         return repository
