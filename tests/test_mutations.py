@@ -9,10 +9,13 @@ import subprocess
 import sys
 import textwrap
 
+import conftest
 import pytest
 
 from tools import ROOT
+from tools import snapshot as snapshot_tool
 from tools.mutate import Mutation, MutationError, catchers, check, load
+from tools.offline import Graph
 
 LISTED = load()
 
@@ -173,3 +176,56 @@ def test_mutate_check_says_in_one_line_where_a_mutations_file_is_not_yaml(tmp_pa
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {listed}: not valid YAML: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and "(line " in result.stderr
+
+
+# -- what a mutation's run is made of: the snapshot step's graphs, the slow tests last ------------------
+
+
+def test_the_snapshot_step_saves_every_graph_where_a_seeded_suite_loads_it(tmp_path, monkeypatch):
+    graphs = {
+        ("", "dev"): Graph("picturesocial", "dev", [{"urn": "u", "type": "t"}], {"o": 1}, {"k": "v"}, {"f"}),
+        ("bootstrap", "prod"): Graph("picturesocial-bootstrap", "prod", [], {}, {}, set()),
+    }
+
+    def synthesized(repository, check, keep):
+        keep.update(graphs)
+        return 0
+
+    monkeypatch.setattr(snapshot_tool, "snapshot", synthesized)
+    assert snapshot_tool.main(["--graphs", str(tmp_path)]) == 0
+    # tests/conftest.py's layout: live/<stack>.json for the platform, bootstrap/<stack>.json
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json")) == [
+        "bootstrap/prod.json",
+        "live/dev.json",
+    ]
+    assert Graph.read(tmp_path / "live" / "dev.json") == graphs[("", "dev")]
+
+
+def test_a_snapshot_step_that_refuses_saves_no_graph(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot_tool, "snapshot", lambda repository, check, keep: 2)
+    assert snapshot_tool.main(["--graphs", str(tmp_path)]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Item:
+    def __init__(self, name: str, slow: bool):
+        self.name, self.slow = name, slow
+
+    def get_closest_marker(self, name: str):
+        return object() if self.slow and name == "slow" else None
+
+
+class _Config:
+    def __init__(self, slow_last: bool):
+        self.slow_last = slow_last
+
+    def getoption(self, name: str) -> bool:
+        assert name == "--slow-last"
+        return self.slow_last
+
+
+@pytest.mark.parametrize("slow_last, order", [(False, "BDac"), (True, "acBD")])
+def test_slow_tests_run_first_unless_slow_last_and_the_rest_keeps_its_order(slow_last, order):
+    items = [_Item("a", False), _Item("B", True), _Item("c", False), _Item("D", True)]
+    conftest.pytest_collection_modifyitems(_Config(slow_last), items)
+    assert "".join(i.name for i in items) == order

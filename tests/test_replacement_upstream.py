@@ -111,11 +111,11 @@ def disagreements(
         if "region" in inputs_of(typ):
             expected.add("region")
         if typ not in table:
-            lines.append(f"{typ}: no entry in the replacement table (upstream replaces on {sorted(expected)})")
+            lines.append(f"{typ}: not in the replacement table (upstream replaces on {sorted(expected)})")
             continue
         listed = set(table[typ]["inputs"])
         for path in sorted(expected - listed):
-            lines.append(f"{typ}: {path} replaces the resource upstream ({where}); the table does not list it")
+            lines.append(f"{typ}: {path} replaces the resource upstream ({where}); the table lacks it")
         for path in sorted(listed - expected):
             lines.append(f"{typ}: the table lists {path}; upstream ({where}) updates it in place")
     return lines
@@ -148,8 +148,35 @@ def test_the_table_lists_exactly_the_inputs_upstream_replaces_on():
 def test_every_upstream_argument_is_an_input_of_the_pinned_sdk_resource(typ):
     entry = UPSTREAM["resources"][typ]
     unknown = [pulumi_path(p, entry) for p in replacing(entry) if not is_input(typ, pulumi_path(p, entry))]
-    assert unknown == [], f"{typ}: not inputs of pulumi-aws {args_class(typ).__name__} (name them under `pulumi`)"
-    assert set(entry.get("pulumi", {})) <= set(replacing(entry)), f"{typ}: a rename of an unlisted argument"
+    assert unknown == [], f"{typ}: not inputs of {args_class(typ).__name__} (name them under `pulumi`)"
+    renamed = entry.get("pulumi", {})
+    assert set(renamed) <= {*replacing(entry), *entry["arguments"]}, f"{typ}: a rename of an unread argument"
+    assert [name for name in renamed.values() if not is_input(typ, name)] == []
+
+
+def not_in_copy(typ: str, entry: dict[str, Any]) -> list[str]:
+    """The pinned SDK's inputs of the resource that the upstream copy read has no argument for (`region` is
+    the provider's, not the resource's): what that copy cannot say anything about."""
+    read = {pulumi_path(argument, entry) for argument in entry["arguments"]}
+    return sorted(sdk_inputs(typ) - read - {"region"})
+
+
+@pytest.mark.parametrize("typ", sorted(UPSTREAM["resources"]))
+def test_the_inputs_the_copy_read_predates_are_exactly_the_ones_listed(typ):
+    """The stored copies are not all the release pulumi-aws 7.51.1 bridges: what a copy lacks is listed, and a
+    pulumi-aws bump that adds an input fails here until a copy that has it is read (decision 0037)."""
+    entry = UPSTREAM["resources"][typ]
+    assert set(replacing(entry)) <= {*entry["arguments"], *(p for p in replacing(entry) if "." in p)}, typ
+    assert not_in_copy(typ, entry) == entry["not_in_copy"], (
+        f"{typ}: inputs of {args_class(typ).__name__} that {entry['file']}@{entry['commit'][:12]} lacks: "
+        f"read a copy that has them (and its replace-forcing arguments) into the fixture"
+    )
+
+
+def test_an_sdk_input_the_copy_lacks_is_named():
+    entry = copy.deepcopy(UPSTREAM["resources"]["aws:dynamodb/table:Table"])
+    entry["arguments"].remove("stream_enabled")
+    assert not_in_copy("aws:dynamodb/table:Table", entry) == ["streamEnabled"]
 
 
 def test_every_entry_names_the_upstream_file_and_commit_it_was_read_from():
@@ -187,13 +214,15 @@ def test_an_input_upstream_updates_in_place_is_named_when_the_table_adds_it():
     table = copy.deepcopy(TABLE)
     table["aws:apigatewayv2/route:Route"]["inputs"].append("routeKey")
     lines = disagreements(table, UPSTREAM["resources"], sdk_inputs)
-    assert [line.split(";")[0] for line in lines] == ["aws:apigatewayv2/route:Route: the table lists routeKey"]
+    assert [line.split(";")[0] for line in lines] == [
+        "aws:apigatewayv2/route:Route: the table lists routeKey"
+    ]
 
 
 def test_a_type_missing_from_the_table_is_named():
     table = {typ: entry for typ, entry in TABLE.items() if typ != "aws:kms/key:Key"}
     lines = disagreements(table, UPSTREAM["resources"], sdk_inputs)
-    assert len(lines) == 1 and lines[0].startswith("aws:kms/key:Key: no entry in the replacement table")
+    assert len(lines) == 1 and lines[0].startswith("aws:kms/key:Key: not in the replacement table")
 
 
 def test_a_global_resource_needs_no_region_and_a_regional_one_does():
@@ -206,3 +235,30 @@ def test_a_misnamed_argument_is_not_an_input_of_the_resource():
     assert not is_input("aws:eks/nodeGroup:NodeGroup", "launchTemplate.ids")
     assert not is_input("aws:dynamodb/table:Table", "localSecondaryIndex")  # Pulumi pluralized it
     assert is_input("aws:dynamodb/table:Table", "localSecondaryIndexes")
+
+
+def inputs_set_beyond_the_reading(graphs) -> list[str]:
+    """Each resource input the stacks set that the upstream copy read for its type does not have: whether a
+    change of it replaces the resource, the table cannot know."""
+    return [
+        f"{r['urn']}: {name}"
+        for graph in graphs
+        for r in graph.resources
+        if r["type"] in UPSTREAM["resources"]
+        for name in UPSTREAM["resources"][r["type"]]["not_in_copy"]
+        if r["inputs"].get(name) is not None
+    ]
+
+
+@pytest.mark.live
+def test_no_stack_sets_an_input_the_upstream_reading_lacks(graphs, bootstrap_graphs, fixture_graphs):
+    every = [*graphs.values(), *bootstrap_graphs.values(), *fixture_graphs.values()]
+    assert inputs_set_beyond_the_reading(every) == []
+
+
+def test_an_input_set_beyond_the_reading_is_named(fixture_graphs):
+    graph = copy.deepcopy(fixture_graphs["large"])
+    groups = graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) > 1
+    groups[-1]["inputs"]["deletionProtectionEnabled"] = True  # the last of several
+    assert inputs_set_beyond_the_reading([graph]) == [f"{groups[-1]['urn']}: deletionProtectionEnabled"]
