@@ -227,5 +227,5 @@ class _Config:
 @pytest.mark.parametrize("slow_last, order", [(False, "BDac"), (True, "acBD")])
 def test_slow_tests_run_first_unless_slow_last_and_the_rest_keeps_its_order(slow_last, order):
     items = [_Item("a", False), _Item("B", True), _Item("c", False), _Item("D", True)]
-    conftest.pytest_collection_modifyitems(_Config(slow_last), items)
+    conftest.pytest_collection_modifyitems(_Config(slow_last), items)  # type: ignore[arg-type]  # duck-typed
     assert "".join(i.name for i in items) == order

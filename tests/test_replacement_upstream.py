@@ -91,7 +91,7 @@ def is_input(typ: str, path: str) -> bool:
         if cls is None:
             return False
         prop = input_names(cls).get(part)
-        if prop is None:
+        if prop is None or prop.fget is None:
             return False
         nested = re.search(r"'(\w+Args)'", str(inspect.signature(prop.fget).return_annotation))
         cls = getattr(module, nested.group(1)) if nested else None
