@@ -43,10 +43,14 @@ FIXTURE = ROOT / "tests" / "fixtures" / "project"
 # the live stacks alone are checked on the clock's day (pytest_configure), as `pulumi up` would be.
 FIXTURE_TODAY = dt.date(2026, 11, 23)
 os.environ["PICTURESOCIAL_TODAY"] = FIXTURE_TODAY.isoformat()
-# PICTURESOCIAL_TEST_GRAPHS: a folder of graphs synthesized by the caller (a test that runs the suite in a
-# repository copy after synthesizing its stacks itself): loaded as they are, nothing synthesized first.
-SEEDED = os.environ.get("PICTURESOCIAL_TEST_GRAPHS")
+# PICTURESOCIAL_TEST_GRAPHS: a folder of graphs synthesized by the caller (`make mutate`, or a test that runs
+# the suite in a repository copy after synthesizing its stacks itself): loaded as they are, nothing
+# synthesized first. Taken out of the environment: a process a test starts (a pytest of its own in a copy
+# with a bad stack file) must synthesize its own stacks, not load these (pytest_configure_node hands the
+# folder to xdist's workers).
+SEEDED = os.environ.pop("PICTURESOCIAL_TEST_GRAPHS", None)
 CACHE = Path(SEEDED) if SEEDED else ROOT / "build" / "test-graphs"
+WORKER_SEEDED = "picturesocial_test_graphs"
 BOOTSTRAP = ROOT / "bootstrap"
 PROJECTS = {"live": ROOT, "bootstrap": BOOTSTRAP, "fixture": FIXTURE}
 
@@ -97,9 +101,20 @@ def _stop_on(jobs: list[tuple[str, str]], results: list[list[str]]) -> None:
             pytest.exit(f"stack {stack} does not synthesize; no test ran", returncode=2)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist's controller, per worker: the seeded folder, which the environment no longer carries."""
+    node.workerinput[WORKER_SEEDED] = SEEDED
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or config.option.collectonly:
-        return  # an xdist worker: the controller has synthesized already
+    global CACHE
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has synthesized already
+        if config.workerinput.get(WORKER_SEEDED):
+            CACHE = Path(config.workerinput[WORKER_SEEDED])
+        return
+    if config.option.collectonly:
+        return
     if SEEDED:
         return  # the caller synthesized the graphs (tests/test_weekly_flows.py): nothing to do
     shutil.rmtree(CACHE, ignore_errors=True)

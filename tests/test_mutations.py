@@ -5,6 +5,7 @@ that rots silently: an edit that moves an anchor would turn its mutation into an
 `make mutate`, long after the edit.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import textwrap
 import conftest
 import pytest
 
-from tools import ROOT
+from tools import ROOT, mutate
 from tools import snapshot as snapshot_tool
 from tools.mutate import Mutation, MutationError, catchers, check, load
 from tools.offline import Graph
@@ -183,7 +184,7 @@ def test_mutate_check_says_in_one_line_where_a_mutations_file_is_not_yaml(tmp_pa
 
 def test_the_snapshot_step_saves_every_graph_where_a_seeded_suite_loads_it(tmp_path, monkeypatch):
     graphs = {
-        ("", "dev"): Graph("picturesocial", "dev", [{"urn": "u", "type": "t"}], {"o": 1}, {"k": "v"}, {"f"}),
+        ("", "dev"): Graph("picturesocial", "dev", [{"urn": "u"}], {"o": 1}, {"k": "v"}, {"f"}, ["w"]),
         ("bootstrap", "prod"): Graph("picturesocial-bootstrap", "prod", [], {}, {}, set()),
     }
 
@@ -229,3 +230,96 @@ def test_slow_tests_run_first_unless_slow_last_and_the_rest_keeps_its_order(slow
     items = [_Item("a", False), _Item("B", True), _Item("c", False), _Item("D", True)]
     conftest.pytest_collection_modifyitems(_Config(slow_last), items)  # type: ignore[arg-type]  # duck-typed
     assert "".join(i.name for i in items) == order
+
+
+# -- a run's verdict: only a named test, or the settings layer's refusal, is a catch ----------------------
+
+
+def _done(code: int, out: str = "", err: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess([], code, out, err)
+
+
+SNAPSHOT_OK = _done(0, "wrote tests/snapshots/dev.yaml\n")
+
+
+@pytest.mark.parametrize(
+    "snapshot, suite, stage",
+    [
+        (_done(2, err="error: Pulumi.dev.yaml: picturesocial:cluster.version: ...\n"), None, "settings"),
+        (_done(1, err="Traceback ...\nTypeError: Object of type set is not JSON"), None, "error"),
+        (SNAPSHOT_OK, _done(0, "1300 passed\n"), "survived"),
+        (SNAPSHOT_OK, _done(1, "FAILED tests/test_diff.py::test_guard - AssertionError\n"), "tests"),
+        (SNAPSHOT_OK, _done(1, "FAILED tests/test_snapshots.py::test_dev - stale\n"), "survived"),
+        (SNAPSHOT_OK, _done(1, "1 error during teardown, nothing named\n"), "survived"),
+        (SNAPSHOT_OK, _done(2, err="stack dev does not synthesize; no test ran\n"), "tests"),
+        (SNAPSHOT_OK, _done(3, "INTERNALERROR> Traceback\n"), "error"),
+        (SNAPSHOT_OK, _done(5, "no tests ran\n"), "error"),
+    ],
+    ids=[
+        "snapshot-refused", "snapshot-crashed", "all-passed", "a-test-failed", "only-a-snapshot-test-failed",
+        "exit-1-naming-no-test", "stopped-on-a-stack", "internal-error", "no-test-ran",
+    ],
+)  # fmt: skip
+def test_only_a_named_failure_or_the_settings_refusal_counts_as_a_catch(snapshot, suite, stage):
+    assert mutate.verdict(snapshot, suite)[0] == stage
+
+
+def test_a_run_loads_the_snapshot_steps_graphs_and_leaves_out_only_the_anchor_check(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append((command, kwargs["env"]))
+        return _done(0, "1300 passed\n")
+
+    monkeypatch.setattr(mutate, "copy_project", lambda source, target: target.mkdir(parents=True))
+    monkeypatch.setattr(mutate.subprocess, "run", fake_run)
+    outcome = mutate.run_one(None, source=tmp_path)
+    assert outcome.stage == "survived"
+    (snapshot, snapshot_env), (suite, suite_env) = calls
+    graphs = snapshot[snapshot.index("--graphs") + 1]
+    assert snapshot[1:3] == ["-m", "tools.snapshot"]
+    assert suite_env["PICTURESOCIAL_TEST_GRAPHS"] == graphs
+    assert suite[suite.index("--deselect") + 1] == (
+        "tests/test_mutations.py::test_every_listed_mutation_still_applies_and_changes_its_file"
+    )
+    assert "tests/test_mutations.py" not in suite  # the rest of the file runs: it tests this tool
+    assert {"-x", "--slow-last"} <= set(suite)
+
+
+def test_a_process_a_test_starts_does_not_inherit_the_seeded_graphs(tmp_path):
+    """A test that runs a pytest of its own (a copy with a bad stack value) must synthesize that copy's
+    stacks, not load the graphs `make mutate` seeded this run with."""
+    probe = "import os, conftest; print(os.environ.get('PICTURESOCIAL_TEST_GRAPHS'), conftest.SEEDED)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "tests",
+        env={**os.environ, "PICTURESOCIAL_TEST_GRAPHS": str(tmp_path), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == ["None", str(tmp_path)], result.stderr[-2000:]
+
+
+def _runs(stages: dict[str, str]):
+    def run_one(mutation, source=ROOT):
+        name = mutation.id if mutation is not None else "control"
+        stage = stages[name]
+        lines = ["tests/test_weekly_flows.py::test_x - assert 1 == 2"] if stage == "tests" else []
+        return mutate.Outcome(mutation, stage, lines)
+
+    return run_one
+
+
+@pytest.mark.parametrize(
+    "control, verdict, code",
+    [("survived", "tests", 0), ("tests", "tests", 2), ("survived", "survived", 1), ("survived", "error", 1)],
+    ids=["control-passes", "control-fails-so-no-verdict-counts", "a-survivor", "a-crashed-step"],
+)
+def test_mutate_exits_2_when_the_unmutated_control_fails_and_1_for_a_survivor_or_a_crash(
+    monkeypatch, capsys, control, verdict, code
+):
+    first = LISTED[0].id
+    monkeypatch.setattr(mutate, "run_one", _runs({"control": control, first: verdict}))
+    assert mutate.main(["--only", first, "--jobs", "1"]) == code
+    err = capsys.readouterr().err
+    assert ("control run" in err) == (control != "survived")

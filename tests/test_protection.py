@@ -122,3 +122,16 @@ def test_one_singleton_created_before_its_old_one_is_deleted_is_named(fixture_gr
     assert len(policies) > 1
     policies[-1]["deleteBeforeReplace"] = False  # the last of several
     assert created_before_deleted([graph]) == [policies[-1]["urn"]]
+
+
+@pytest.mark.live
+def test_every_singleton_of_the_live_stacks_is_replaced_by_deleting_first(graphs):
+    """The live stacks reach what the fixtures do not: the registry's policy (staging and prod pull from
+    dev's registry) and its replication (dev pushes to them)."""
+    live = list(graphs.values())
+    created = {r["type"] for g in live for r in g.resources if r["type"] in SINGLETONS}
+    assert {
+        "aws:ecr/registryPolicy:RegistryPolicy",
+        "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+    } <= created
+    assert created_before_deleted(live) == []

@@ -12,8 +12,13 @@ synthesized twice), stops at its first failure (-x: one failure is a catch) and 
 (--slow-last); a mutation that survives has run every test. --jobs mutations run at once (default: one per
 core), each in its own copy.
 
-Exit 0 when every mutation is caught, 1 when one survived (named in the report), 2 when a mutation no
-longer applies (its anchor moved; --check runs only that part, in a second). Not part of `make test`: a
+A control run goes first, beside them: the unmutated copy through the same steps must pass every test, or
+no verdict means anything (a test that fails in every seeded copy would "catch" every mutation). A step that
+crashes (a traceback from `make snapshot`, pytest exit 3-5) gives no verdict: ERROR.
+
+Exit 0 when every mutation is caught, 1 when one survived or gave no verdict (named in the report), 2 when a
+mutation no longer applies (its anchor moved; --check runs only that part, in a second) or the control run
+failed. Not part of `make test`: a
 mutation costs a synth of every stack and a suite run, 20-60 s here.
 """
 
@@ -40,9 +45,10 @@ MUTATIONS = ROOT / "tools" / "data" / "mutations.yaml"
 SNAPSHOT_TESTS = "tests/test_snapshots.py"
 # Where the snapshot step saves its graphs, for the suite's run to load (tests/conftest.py).
 SEEDED_GRAPHS = "PICTURESOCIAL_TEST_GRAPHS"
-# Checks that each mutation still applies to the unmutated tree: in a mutated copy it fails by construction,
-# so it is left out of the run rather than credited with a catch.
-MUTATION_TESTS = "tests/test_mutations.py"
+# The check that each mutation still applies to the unmutated tree: in a mutated copy it fails by
+# construction, so it is left out of the run rather than credited with a catch (the rest of
+# tests/test_mutations.py runs: it tests this tool and the graphs it seeds).
+ANCHOR_CHECK = "tests/test_mutations.py::test_every_listed_mutation_still_applies_and_changes_its_file"
 # What a copy of the project leaves out: the virtualenvs are linked, not copied; build output and caches
 # are regenerated so that nothing of the unmutated program leaks into the run.
 NOT_COPIED = (
@@ -162,8 +168,8 @@ def apply_to(root: Path, mutation: Mutation) -> None:
 
 @dataclass
 class Outcome:
-    mutation: Mutation
-    stage: str  # "settings" | "tests" | "survived"
+    mutation: Mutation | None  # None: the control run, of the unmutated copy
+    stage: str  # "settings" | "tests" | "survived" | "error" (a step crashed: no verdict)
     caught_by: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -208,14 +214,37 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else "(no output)"
 
 
-def run_one(mutation: Mutation, source: Path = ROOT) -> Outcome:
+def verdict(snapshot: subprocess.CompletedProcess[str], suite: subprocess.CompletedProcess[str] | None):
+    """(stage, lines) of one run from its two steps: `make snapshot`'s and the suite's (None when the snapshot
+    step stopped the run)."""
+    if snapshot.returncode == 2:  # tools.snapshot: a stack does not synthesize (the settings layer's line)
+        return "settings", [f"make snapshot refused: {_last_line(snapshot.stderr or snapshot.stdout)}"]
+    if snapshot.returncode != 0 or suite is None:
+        crash = _last_line(snapshot.stderr or snapshot.stdout)
+        return "error", [f"make snapshot crashed (exit {snapshot.returncode}): {crash}"]
+    caught = catchers(suite.stdout)
+    if suite.returncode == 0 or (suite.returncode == 1 and not caught):
+        return "survived", failures(suite.stdout)
+    if caught:
+        return "tests", caught
+    if suite.returncode == 2:  # stopped before the tests: conftest's stop on a stack that does not synthesize
+        return "tests", [f"pytest exit 2: {_last_line(suite.stderr or suite.stdout)}"]
+    # 3 internal error, 4 usage error, 5 no test ran, or killed: the suite did not run, no verdict
+    return "error", [f"pytest exit {suite.returncode}: {_last_line(suite.stderr or suite.stdout)}"]
+
+
+def run_one(mutation: Mutation | None, source: Path = ROOT) -> Outcome:
+    """One mutation's run, or with None the control run: the unmutated copy through the same steps, which
+    must pass every test (or no verdict of the others means anything)."""
     started = time.monotonic()
     python = str(source / ".venv" / "bin" / "python")
-    with tempfile.TemporaryDirectory(prefix=f"mutate-{mutation.id}-") as tmp:
+    name = mutation.id if mutation is not None else "control"
+    with tempfile.TemporaryDirectory(prefix=f"mutate-{name}-") as tmp:
         copy = Path(tmp) / "repo"
         graphs = Path(tmp) / "graphs"
         copy_project(source, copy)
-        apply_to(copy, mutation)
+        if mutation is not None:
+            apply_to(copy, mutation)
         env = {**os.environ, "CI": "true", "PYTHONDONTWRITEBYTECODE": "1", SEEDED_GRAPHS: str(graphs)}
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -230,22 +259,15 @@ def run_one(mutation: Mutation, source: Path = ROOT) -> Outcome:
             )
 
         snapshot = run("-m", "tools.snapshot", "--graphs", str(graphs))
-        if snapshot.returncode != 0:
-            reason = _last_line(snapshot.stderr or snapshot.stdout)
-            return Outcome(
-                mutation, "settings", [f"make snapshot refused: {reason}"], time.monotonic() - started
-            )
-        suite = run(
-            "-m", "pytest", "-q", "-x", "--slow-last", "-p", "no:xdist", "-p", "no:cacheprovider", "-rfE",
-            "--no-header", "--basetemp", str(Path(tmp) / "pytest"),
-            "--ignore", MUTATION_TESTS, "--ignore", SNAPSHOT_TESTS,
-        )  # fmt: skip
-        caught = catchers(suite.stdout)
-        if suite.returncode == 0 or (suite.returncode == 1 and not caught):
-            return Outcome(mutation, "survived", failures(suite.stdout), time.monotonic() - started)
-        if not caught:  # pytest itself stopped (exit 2..4): the suite could not run, say why
-            caught = [f"pytest exit {suite.returncode}: {_last_line(suite.stderr or suite.stdout)}"]
-        return Outcome(mutation, "tests", caught, time.monotonic() - started)
+        suite = None
+        if snapshot.returncode == 0:
+            suite = run(
+                "-m", "pytest", "-q", "-x", "--slow-last", "-p", "no:xdist", "-p", "no:cacheprovider", "-rfE",
+                "--no-header", "--basetemp", str(Path(tmp) / "pytest"),
+                "--deselect", ANCHOR_CHECK, "--ignore", SNAPSHOT_TESTS,
+            )  # fmt: skip
+        stage, lines = verdict(snapshot, suite)
+        return Outcome(mutation, stage, lines, time.monotonic() - started)
 
 
 def _short(text: str, width: int = 150) -> str:
@@ -255,8 +277,9 @@ def _short(text: str, width: int = 150) -> str:
 def report(outcome: Outcome, index: int, total: int, out=None) -> None:
     out = out or sys.stdout
     m = outcome.mutation
-    verdict = {"settings": "caught (settings)", "tests": "caught", "survived": "SURVIVED"}[outcome.stage]
-    print(f"[{index}/{total}] {m.id}: {verdict} in {outcome.seconds:.0f}s  ({m.file})", file=out)
+    assert m is not None, "the control run is reported by main"
+    said = {"settings": "caught (settings)", "tests": "caught", "survived": "SURVIVED", "error": "ERROR"}
+    print(f"[{index}/{total}] {m.id}: {said[outcome.stage]} in {outcome.seconds:.0f}s  ({m.file})", file=out)
     if outcome.stage == "survived":
         print(f"      would ship: {m.why}", file=out)
     shown = outcome.caught_by[:3]
@@ -294,16 +317,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     outcomes = []
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:  # each job is a subprocess
+        control = pool.submit(run_one, None)
         for index, outcome in enumerate(pool.map(run_one, chosen), 1):  # reported in the list's order
             report(outcome, index, len(chosen))
             outcomes.append(outcome)
-    survived = [o.mutation.id for o in outcomes if not o.caught]
-    caught = len(outcomes) - len(survived)
+        checked = control.result()
+    if checked.stage != "survived" or checked.caught_by:
+        print(
+            f"error: the control run (the unmutated copy, same steps) did not pass ({checked.stage}): "
+            + "; ".join(_short(line) for line in checked.caught_by[:3])
+            + ". No verdict above can be trusted.",
+            file=sys.stderr,
+        )
+        return 2
+    survived = [o.mutation.id for o in outcomes if o.stage == "survived" and o.mutation]
+    errors = [o.mutation.id for o in outcomes if o.stage == "error" and o.mutation]
+    caught = len(outcomes) - len(survived) - len(errors)
     print(
-        f"{caught} of {len(outcomes)} mutations caught"
+        f"{caught} of {len(outcomes)} mutations caught (the control run passed every test)"
         + (f"; survived: {', '.join(survived)}" if survived else "")
+        + (f"; no verdict (a step crashed): {', '.join(errors)}" if errors else "")
     )
-    return 1 if survived else 0
+    return 1 if survived or errors else 0
 
 
 if __name__ == "__main__":

@@ -203,7 +203,8 @@ class Graph:
         """The graph with its config and the fake cloud's values, as ``read`` takes it back: what a test run
         loads instead of synthesizing (tests/conftest.py, PICTURESOCIAL_TEST_GRAPHS)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**self.body(), "config": self.config, "fakes": sorted(self.fakes)}))
+        saved = {**self.body(), "config": self.config, "fakes": sorted(self.fakes), "warnings": self.warnings}
+        path.write_text(json.dumps(saved))
 
     @classmethod
     def read(cls, path: Path) -> Graph:
@@ -215,6 +216,7 @@ class Graph:
             saved["outputs"],
             config=saved["config"],
             fakes=set(saved["fakes"]),
+            warnings=saved["warnings"],
         )
 
     def of_type(self, typ: str) -> list[dict[str, Any]]:
