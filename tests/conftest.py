@@ -116,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.collectonly:
         return
     if SEEDED:
-        return  # the caller synthesized the graphs (tests/test_weekly_flows.py): nothing to do
+        return  # the caller synthesized the graphs (make mutate, tests/test_weekly_flows.py): nothing to do
     shutil.rmtree(CACHE, ignore_errors=True)
     # PICTURESOCIAL_PRESYNTH=live: a run of the live subset (`-m live`) pre-synthesizes only the live stacks;
     # a test that still asks for a fixture graph synthesizes it when it does (_load).

@@ -18,8 +18,7 @@ crashes (a traceback from `make snapshot`, pytest exit 3-5) gives no verdict: ER
 
 Exit 0 when every mutation is caught, 1 when one survived or gave no verdict (named in the report), 2 when a
 mutation no longer applies (its anchor moved; --check runs only that part, in a second) or the control run
-failed. Not part of `make test`: a
-mutation costs a synth of every stack and a suite run, 20-60 s here.
+failed. Not part of `make test`: a mutation costs a synth of every stack and a suite run, 20-60 s here.
 """
 
 from __future__ import annotations
@@ -172,10 +171,6 @@ class Outcome:
     stage: str  # "settings" | "tests" | "survived" | "error" (a step crashed: no verdict)
     caught_by: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def caught(self) -> bool:
-        return self.stage in ("settings", "tests")
 
 
 # A test id's parameters may hold spaces (`[replace a role's boundary]`): the id runs to the first `]` that
